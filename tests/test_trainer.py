@@ -181,6 +181,30 @@ def test_same_seed_gives_identical_records() -> None:
     assert train(other, corpus, peak_flops=1e9).curve[-1].L != a.curve[-1].L
 
 
+def test_grad_clip_none_trains_unclipped() -> None:
+    corpus = load_corpus("pydoc")
+    cfg = TrainConfig(
+        name="clip", model=GPTConfig(1, 16, 2, 32), batch_size=512, tokens=512 * 8,
+        lr=3e-3, warmup_steps=2, accum_steps=2, eval_tokens=512, eval_points=2, first_eval=2,
+        grad_clip=None,
+    )  # fmt: skip
+    free = train(cfg, corpus, peak_flops=1e9)
+    loose = train(TrainConfig(**{**cfg.__dict__, "grad_clip": 1e9}), corpus, peak_flops=1e9)
+    tight = train(TrainConfig(**{**cfg.__dict__, "grad_clip": 1e-3}), corpus, peak_flops=1e9)
+    # A bound no gradient reaches is the same as no bound; a tight one changes the run.
+    assert [p.L for p in free.curve] == [p.L for p in loose.curve]
+    assert free.curve[-1].L != tight.curve[-1].L
+    assert free.config.grad_clip is None
+
+
+def test_stage_can_turn_clipping_off() -> None:
+    raw = _tiny_spec("nc")
+    raw["stages"].append({"name": "nc", "tokens": [16384], "grad_clip": "none"})
+    members = SweepSpec.model_validate(raw).members()
+    clips = {str(m.extra["stage"]): m.grad_clip for m in members}
+    assert clips == {"g": 1.0, "nc": None}
+
+
 # ---------------------------------------------------------------- sweeps: resume, jobs, errors
 
 

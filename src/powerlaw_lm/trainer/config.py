@@ -108,8 +108,9 @@ class TrainConfig:
         Final over peak learning rate for the cosine schedule.
     weight_decay : float, default=0.1
         AdamW's decoupled weight decay on matrices (not on gains and biases).
-    grad_clip : float, default=1.0
-        Maximum global gradient norm.
+    grad_clip : float or None, default=1.0
+        Maximum global gradient norm; None trains without clipping (the norm is still
+        measured for the noise-scale probe).
     beta1, beta2 : float, default=0.9, 0.95
         AdamW's moment decay rates.
     accum_steps : int, default=1
@@ -138,7 +139,7 @@ class TrainConfig:
     schedule: Literal["cosine", "constant"] = "cosine"
     min_lr_ratio: float = 0.1
     weight_decay: float = 0.1
-    grad_clip: float = 1.0
+    grad_clip: float | None = 1.0
     beta1: float = 0.9
     beta2: float = 0.95
     accum_steps: int = 1

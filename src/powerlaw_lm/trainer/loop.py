@@ -281,7 +281,7 @@ def train(
         if acc is not None:
             for p, g in zip(params, acc):
                 p.grad = g
-        total_norm = float(torch.nn.utils.clip_grad_norm_(params, config.grad_clip))
+        total_norm = float(torch.nn.utils.clip_grad_norm_(params, config.grad_clip or math.inf))
         if micro_sq:
             probe.update(float(np.mean(micro_sq)), total_norm**2, micro * n_ctx, config.batch_size)
         elif distributed and world > 1:

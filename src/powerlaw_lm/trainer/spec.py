@@ -107,8 +107,10 @@ class Defaults(BaseModel):
         Largest share of a run spent warming up.
     schedule : {"cosine", "constant"}, default="cosine"
         Decay after warmup.
-    min_lr_ratio, weight_decay, grad_clip, beta1, beta2 : float
+    min_lr_ratio, weight_decay, beta1, beta2 : float
         Optimizer settings, see :class:`~powerlaw_lm.trainer.config.TrainConfig`.
+    grad_clip : float or "none", default=1.0
+        Maximum global gradient norm, or ``"none"`` to train without clipping.
     accum_steps : int, default=4
         Micro-batches per step (two or more feed the gradient-noise-scale probe).
     eval_tokens, eval_points, first_eval : int
@@ -129,7 +131,7 @@ class Defaults(BaseModel):
     schedule: Literal["cosine", "constant"] = "cosine"
     min_lr_ratio: Annotated[float, Field(ge=0, le=1)] = 0.1
     weight_decay: Annotated[float, Field(ge=0)] = 0.1
-    grad_clip: PositiveFloat = 1.0
+    grad_clip: PositiveFloat | Literal["none"] = 1.0
     beta1: Annotated[float, Field(ge=0, lt=1)] = 0.9
     beta2: Annotated[float, Field(ge=0, lt=1)] = 0.95
     accum_steps: PositiveInt = 4
@@ -154,8 +156,8 @@ class StageSpec(BaseModel):
         Batch sizes in tokens; default ``[defaults.batch_size]``.
     lr : list of float, optional
         Peak learning rates; default ``[defaults.lr]``.
-    schedule, lr_batch_scaling, warmup_steps, accum_steps : optional
-        Override the defaults for this stage.
+    schedule, lr_batch_scaling, warmup_steps, accum_steps, grad_clip : optional
+        Override the defaults for this stage (``grad_clip: none`` turns clipping off).
     """
 
     model_config = _STRICT
@@ -169,6 +171,7 @@ class StageSpec(BaseModel):
     lr_batch_scaling: Literal["none", "sqrt"] | None = None
     warmup_steps: Annotated[int, Field(ge=0)] | None = None
     accum_steps: PositiveInt | None = None
+    grad_clip: PositiveFloat | Literal["none"] | None = None
 
 
 def _short(x: float) -> str:
@@ -294,6 +297,7 @@ class SweepSpec(BaseModel):
             batches = stage.batch_size or [d.batch_size]
             lrs: list[float | str] = list(stage.lr) if stage.lr else [d.lr]
             scaling = stage.lr_batch_scaling or d.lr_batch_scaling
+            clip = d.grad_clip if stage.grad_clip is None else stage.grad_clip
             for model in models:
                 shape = self.gpt_config(model)
                 N = 2 * shape.d_model * shape.n_layer * (2 * shape.d_model + shape.ff_width)
@@ -322,7 +326,7 @@ class SweepSpec(BaseModel):
                                     schedule=stage.schedule or d.schedule,
                                     min_lr_ratio=d.min_lr_ratio,
                                     weight_decay=d.weight_decay,
-                                    grad_clip=d.grad_clip,
+                                    grad_clip=None if clip == "none" else clip,
                                     beta1=d.beta1,
                                     beta2=d.beta2,
                                     accum_steps=stage.accum_steps or d.accum_steps,
