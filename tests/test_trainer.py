@@ -303,12 +303,25 @@ def test_spec_errors_name_the_problem(tmp_path: Path) -> None:
         load_spec(path)
     with pytest.raises(SpecError, match="does not exist"):
         load_spec(tmp_path / "missing.yaml")
+    with pytest.raises(SpecError, match="is a folder; give the path of a YAML or JSON file"):
+        load_spec(tmp_path)
     twice = _tiny_spec("twice")
     twice["stages"] = [{"name": "g", "tokens": [4096, 4096.0]}]
     with pytest.raises(
         ValueError, match=r"run names \['g-w16-D4.096k-B1024'.*occur more than once"
     ):
         SweepSpec.model_validate(twice)
+
+
+def test_bundled_spec_name_wins_over_a_folder_of_that_name(tmp_path: Path) -> None:
+    # `powerlaw-lm train smoke --out smoke`, run again: the output folder must not shadow
+    # the bundled spec of the same name.
+    (tmp_path / "smoke").mkdir()
+    done = subprocess.run(
+        _cli("smoke", "--list"), cwd=tmp_path, env=_env(), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith("0  grid-s16-")
 
 
 def test_unknown_corpus_says_what_exists() -> None:

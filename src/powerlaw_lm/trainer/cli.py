@@ -54,7 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _spec_path(spec: str) -> str:
-    if os.path.exists(spec) or spec.endswith((".yaml", ".yml", ".json")):
+    # A file wins; a bare name (even one that is also a folder, such as the ``--out``
+    # folder a sweep is named after) means a bundled spec.
+    if os.path.isfile(spec) or spec.endswith((".yaml", ".yml", ".json")):
         return spec
     from importlib.resources import files
 

@@ -377,6 +377,8 @@ def load_spec(path: str | Path) -> SweepSpec:
     from pydantic import ValidationError
 
     p = Path(str(path))
+    if p.is_dir():
+        raise SpecError(f"sweep spec {str(p)!r} is a folder; give the path of a YAML or JSON file.")
     if not p.is_file():
         raise SpecError(f"sweep spec {str(p)!r} does not exist; give the path of a YAML file.")
     text = p.read_text(encoding="utf-8")
