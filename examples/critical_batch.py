@@ -14,8 +14,9 @@ per-token loss falls with the position in the context as :math:`a + b\\,T^{-c}` 
 This example runs that analysis on the calibration sweep bundled with the library (small
 byte-level GPTs trained by :mod:`powerlaw_lm.trainer`; losses in nats per byte), or on a
 file of runs given with ``--runs``. The batch-size part needs the sweep's batch-size stage
-(``bs``: two model sizes, batch sizes 1024 to 32768 tokens at a constant learning rate);
-when the data do not hold it yet, the example says so and does the rest.
+(``bsnc``: three model sizes, batch sizes 1024 to 32768 tokens at a constant learning rate,
+without gradient clipping); when the data do not hold it yet, the example says so and does
+the rest.
 
 Run it as ``python examples/critical_batch.py --out DIR [--runs calibration/runs.jsonl]``;
 it prints the tables and writes ``critical_batch.png`` (Fig. 10), ``tradeoff.png``
@@ -35,7 +36,7 @@ from powerlaw_lm import datasets
 from powerlaw_lm.batch import compare_noise_scale, fit_critical_batch
 from powerlaw_lm.dynamics import compute_envelope, fit_learning_curves, fit_position_loss
 from powerlaw_lm.plotting import plot_critical_batch, plot_learning_curves, plot_tradeoff
-from powerlaw_lm.records import read_runs
+from powerlaw_lm.records import RunTable, read_runs
 
 parser = argparse.ArgumentParser(description="Critical batch size and learning curves.")
 parser.add_argument("--out", type=Path, default=None, help="folder for the figures")
@@ -63,9 +64,19 @@ print(f"{table.n_runs} runs, {len(table)} evaluations from {source}: {dict(stage
 # curve (after the first tenth of its steps, which are warmup); the trade-off is fitted
 # across batch sizes for each model size, weighting each reading by how much noise in the
 # loss moves it; :math:`B_\mathrm{crit}(L)` is fitted to all of them.
+#
+# The sweep trains without gradient clipping: clipping at a fixed norm shrinks the updates
+# of the small-batch runs most (their gradients are the noisiest), which raises the tokens
+# they need and so :math:`B_\mathrm{crit} = E_\min/S_\min`. The same sweep with clipping at
+# 1.0 (stages ``bs`` and ``bsL``) is fitted below for contrast.
 
-is_batch_run = np.array([stage_of(str(run)) in ("bs", "bsL") for run in table["run"]])
-sweep = table.select(is_batch_run)
+
+def batch_sweep(names: tuple[str, ...]) -> RunTable:
+    """The runs of the given stages, as a RunTable."""
+    return table.select(np.array([stage_of(str(run)) in names for run in table["run"]]))
+
+
+sweep = batch_sweep(("bsnc",))
 per_size = Counter(float(n) for n in sweep.final()["N"]) if len(sweep) else Counter()
 result = None
 if per_size and max(per_size.values()) >= 3:
@@ -78,12 +89,22 @@ if per_size and max(per_size.values()) >= 3:
     fig.savefig(out / "critical_batch.png", dpi=110)
     fig = plot_tradeoff(result)
     fig.savefig(out / "tradeoff.png", dpi=110)
+    clipped = batch_sweep(("bs", "bsL"))
+    if clipped.n_runs >= 3:
+        contrast = fit_critical_batch(clipped)
+        both = compare_noise_scale(clipped, contrast)
+        print(
+            f"\nThe same sweep clipped at norm 1.0 ({clipped.n_runs} runs): "
+            f"B_* = {contrast.B_star:.3g}, alpha_B = {contrast.alpha_B:.3f}; "
+            f"B_simple/B_crit from {both['ratio'].min():.2f} to {both['ratio'].max():.2f} "
+            f"(unclipped: {noise['ratio'].min():.2f} to {noise['ratio'].max():.2f})"
+        )
 else:
     print(
-        f"\nFound {sweep.n_runs} batch-size runs (stages 'bs'/'bsL'"
+        f"\nFound {sweep.n_runs} batch-size runs (stage 'bsnc'"
         + (f", per model size {dict(per_size)}" if per_size else "")
         + "): the critical batch size needs at least 3 runs of one model size at different "
-        "batch sizes. Skipping B_crit, B_simple and Figs. 10 and 11; run the sweep's 'bs' "
+        "batch sizes. Skipping B_crit, B_simple and Figs. 10 and 11; run the sweep's 'bsnc' "
         "stage (or pass --runs calibration/runs.jsonl once it has run)."
     )
 

@@ -227,9 +227,9 @@ def _runs_of(table: RunTable, *stages: str) -> RunTable:
 def test_calibration_learning_curves() -> None:
     """kaplan_ns on the grid runs of the bundled calibration sweep (batch 8192, cosine).
 
-    Measured on the 16 grid runs of the 28-run pack (126 evaluations after the warmup
-    rule): alpha_N = 0.27, alpha_S = 0.24, log-space RMSE 0.041. The law in S alone
-    (power_law, with an irreducible term) leaves 0.106, the law in N alone 0.222.
+    Measured on the 23 grid runs of the 59-run pack (163 evaluations after the warmup
+    rule): alpha_N = 0.32, alpha_S = 0.25, log-space RMSE 0.042; the better one-variable
+    law (power_law with an irreducible term, in S) leaves 0.116.
 
     Bound: the two-variable law must halve the RMSE of the better one-variable law, i.e.
     explain at least three quarters of the residual variance that either variable alone
@@ -266,20 +266,31 @@ def test_calibration_batch_adjustment_brings_the_learning_curves_together() -> N
     with the B_crit(L) fitted on the same sweep) the batch size should matter less. The
     spread is the RMS of log L about the mean of the runs of one model size at the same
     step, interpolated in log S, over the evaluations whose loss lies in the range where
-    B_crit was measured (the law is extrapolated outside it). Measured on the 28-run pack
-    (L from 1.76 to 2.33): m14k 0.038 in S, 0.0056 in S_min; m147k 0.044 in S, 0.036 in
-    S_min. Bound: the adjustment lowers the spread of every model size.
+    B_crit was measured (the law is extrapolated outside it).
+
+    The runs that contradict the trade-off itself are left out (CriticalBatch.inconsistent:
+    a larger batch that needed more steps than a smaller one; eq. 5.4 cannot bring those
+    together). On the unclipped sweep 'bsnc' these are m442k at B = 16384 and 32768, which
+    needed 1.74x and 1.55x the steps of B = 8192 to reach L = 2.25: their learning rates,
+    scaled as sqrt(B), are too high without clipping. Measured on the 59-run pack (L from
+    1.82 to 2.31): spread in S / in S_min, m14k 0.041 / 0.012, m147k 0.026 / 0.024, m442k
+    0.039 / 0.007 (with the two runs kept, m442k goes from 0.039 to 0.059). Bound: the
+    adjustment lowers the spread of every model size.
     """
-    sweep = skip_warmup(_runs_of(_calibration(), "bs", "bsL"))
+    sweep = skip_warmup(_runs_of(_calibration(), "bsnc"))
     if sweep.n_runs < 6:
         pytest.skip(
-            f"the bundled calibration data holds {sweep.n_runs} batch-size runs (stages "
-            "'bs'/'bsL'); this needs a sweep of one model size over batch sizes"
+            f"the bundled calibration data holds {sweep.n_runs} batch-size runs (stage "
+            "'bsnc'); this needs a sweep of one model size over batch sizes"
         )
-    result = fit_critical_batch(sweep, warmup_fraction=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)  # the runs it names are dropped below
+        result = fit_critical_batch(sweep, warmup_fraction=0.0)
+    odd = {entry.split(":")[0] for entry in result.inconsistent}
+    consistent = sweep.select(np.array([run not in odd for run in sweep["run"]]))
     losses = [t.L for t in result.tradeoffs]
     for size in sorted({t.group for t in result.tradeoffs}):
-        rows = sweep.select(N=(size, size), L=(min(losses), max(losses)))
+        rows = consistent.select(N=(size, size), L=(min(losses), max(losses)))
         S = np.asarray(rows["S"])
         s_min = np.asarray(adjust_steps(S, rows["B"], result, L=rows["L"]))
         raw, adjusted = _spread(rows, S), _spread(rows, s_min)
@@ -312,8 +323,8 @@ def test_calibration_position_loss() -> None:
     Each position's loss is a mean over the 512 held-out sequences of the evaluation, so it
     carries sampling noise. Its size is read off the data: beyond position 32, where L(T)
     is nearly flat, the standard deviation of the differences of neighbouring log losses
-    over sqrt(2). Measured on the 16 grid runs of the 28-run pack: fit RMSE 0.023 to 0.047
-    against noise 0.025 to 0.049, at most 0.95 of it. Bound: the fit's RMSE below that
+    over sqrt(2). Measured on the 23 grid runs of the 59-run pack: fit RMSE 0.023 to 0.062
+    against noise 0.025 to 0.064, at most 0.98 of it. Bound: the fit's RMSE below that
     noise, i.e. nothing systematic left.
     """
     final = _runs_of(_calibration(), *GRID_STAGES).final()

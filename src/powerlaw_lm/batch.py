@@ -733,6 +733,25 @@ def _t_interval(center: float, var: float, dof: int, level: float) -> tuple[floa
         return (float(np.exp(center - half)), float(np.exp(center + half)))
 
 
+def _step_excess(hit: pd.DataFrame, factor: float) -> list[tuple[str, str]]:
+    """Runs that needed more than `factor` times the steps of a run at a smaller batch."""
+    rows = hit.sort_values("B", kind="stable")
+    out = []
+    best_S, best_B = math.inf, math.nan
+    for run, B, S in zip(rows["run"], rows["B"], rows["S"]):
+        if S > factor * best_S:
+            out.append(
+                (
+                    str(run),
+                    f"B={B:g} needed {S:.4g} steps, {S / best_S:.2f}x the {best_S:.4g} "
+                    f"of B={best_B:g}",
+                )
+            )
+        if S < best_S:
+            best_S, best_B = float(S), float(B)
+    return out
+
+
 def _fit_tradeoff_core(
     b: npt.NDArray[np.float64], s: npt.NDArray[np.float64], w: npt.NDArray[np.float64]
 ) -> tuple[FitResult, npt.NDArray[np.float64], float, int]:
@@ -925,6 +944,10 @@ class CriticalBatch:
         Coverage of the intervals.
     skipped : tuple of str
         Targets left out, each with the reason.
+    inconsistent : tuple of str
+        Runs that needed many more steps than a run of the same sweep at a smaller batch
+        size to reach some target (see `max_step_excess` of :func:`fit_critical_batch`),
+        each with the evidence. They contradict the trade-off and are reported, not removed.
     warmup_fraction : float
         The warmup rule the curves were read with (see :func:`fit_critical_batch`).
     total_steps : str or None
@@ -937,6 +960,7 @@ class CriticalBatch:
     by: str | None
     level: float
     skipped: tuple[str, ...] = ()
+    inconsistent: tuple[str, ...] = ()
     warmup_fraction: float = 0.0
     total_steps: str | None = None
 
@@ -1018,6 +1042,9 @@ class CriticalBatch:
         ]
         if self.skipped:
             lines += ["", "skipped:"] + [f"  {s}" for s in self.skipped]
+        if self.inconsistent:
+            lines += ["", "runs that contradict the trade-off:"]
+            lines += [f"  {s}" for s in self.inconsistent]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -1056,6 +1083,7 @@ def fit_critical_batch(
     n_targets: int = 5,
     warmup_fraction: float = 0.1,
     total_steps: str | None = None,
+    max_step_excess: float = 1.25,
 ) -> CriticalBatch:
     r"""The critical batch size of a sweep at several losses, and its law in L (eq. 5.3).
 
@@ -1082,6 +1110,14 @@ def fit_critical_batch(
     of freedom than one trade-off's 1 to 4), and the law is fitted with weights
     :math:`1/\mathrm{var}(\log B_\mathrm{crit})`. On synthetic sweeps with 0.2% noise in
     the loss this halves the error of :math:`B_*` against unweighted fits.
+
+    Gradient clipping. The trade-off assumes each run's update follows its gradient. A
+    fixed clipping norm shrinks the updates of the small-batch runs most (their gradients
+    carry the most noise), so they need more tokens, which raises :math:`E_\min` and with
+    it :math:`B_\mathrm{crit}`. On the bundled calibration sweep, clipping at 1.0 put
+    :math:`B_\mathrm{crit}` up to 6.5 times above the gradient noise scale at the lowest
+    losses, against at most 3.4 times without clipping (stage ``bsnc``). Sweep the
+    batch size without clipping, or with a norm the gradients rarely reach.
 
     Parameters
     ----------
@@ -1110,6 +1146,15 @@ def fit_critical_batch(
         the trade-off there. 0 keeps every evaluation.
     total_steps : str, optional
         Column of planned total steps for that rule; default, each run's last step.
+    max_step_excess : float, default=1.25
+        The trade-off has steps fall as the batch grows. A run that needed more than this
+        factor times the steps of a run of the same sweep at a smaller batch size, to reach
+        the same target, contradicts it (typically its learning rate is too high for its
+        batch size, as when one rate is scaled by a rule rather than tuned per batch). Such
+        runs are listed in :attr:`CriticalBatch.inconsistent` and named in a
+        :class:`~powerlaw_lm.exceptions.FitWarning`, and stay in the fit; drop them and
+        refit if they should not count. The default lies above the read-off noise of
+        neighbouring runs near :math:`S_\min` (a few percent on the calibration sweep).
 
     Returns
     -------
@@ -1122,6 +1167,13 @@ def fit_critical_batch(
         their batch sizes and losses).
     ValueError
         For bad targets or options, or a run whose batch size changes.
+
+    Warns
+    -----
+    FitWarning
+        For runs that contradict the trade-off (see `max_step_excess`), and for a fitted
+        trade-off whose own fit warns (a parameter at a bound, say). The fits of targets
+        that are skipped do not warn: :attr:`CriticalBatch.skipped` says why.
 
     Examples
     --------
@@ -1152,6 +1204,11 @@ def fit_critical_batch(
             f"fit_critical_batch: `min_runs` must be an integer of at least 3 (the trade-off "
             f"has two parameters); got {min_runs!r}."
         )
+    if not (isinstance(max_step_excess, (int, float)) and max_step_excess >= 1):
+        raise ValueError(
+            "fit_critical_batch: `max_step_excess` must be a number of at least 1 (a ratio "
+            f"of steps); got {max_step_excess!r}."
+        )
     if isinstance(targets, str):
         if targets != "auto":
             raise ValueError(
@@ -1173,8 +1230,13 @@ def fit_critical_batch(
 
     found: list[tuple[Any, float, Any, Any, Any, Any]] = []
     skipped: list[str] = []
+    inconsistent: dict[str, str] = {}
     frames = []
+    import warnings
+
     import pandas as pd
+
+    from .exceptions import FitWarning
 
     for key, members in sweeps.items():
         label = "all runs" if by is None else f"{by}={key:.4g}"
@@ -1200,10 +1262,14 @@ def fit_critical_batch(
                     f"needs {min_runs}"
                 )
                 continue
+            for run, evidence in _step_excess(hit, max_step_excess):
+                inconsistent.setdefault(run, f"{run}: {label}, L={goal:.4g}: {evidence}")
             b, st, w = _tradeoff_inputs(
                 hit["B"], hit["S"], 1.0 / hit["dlogS_dlogL"] ** 2, level, "fit_critical_batch"
             )
-            core = _fit_tradeoff_core(b, st, w)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", FitWarning)
+                core = _fit_tradeoff_core(b, st, w)
             estimate = math.exp(float(core[0].theta[1] - core[0].theta[0]))
             if not b.min() <= estimate <= b.max():
                 # Runs all far above (or all far below) B_crit take the same steps (or
@@ -1214,7 +1280,29 @@ def fit_critical_batch(
                     "identify it"
                 )
                 continue
+            for record in caught:
+                if issubclass(record.category, FitWarning):
+                    warnings.warn(
+                        f"fit_critical_batch: the trade-off at {label}, L={goal:.4g}: "
+                        f"{record.message}",
+                        FitWarning,
+                        stacklevel=2,
+                    )
+                else:
+                    warnings.warn_explicit(
+                        record.message, record.category, record.filename, record.lineno
+                    )
             found.append((key, float(goal), b, st, w, core))
+    if inconsistent:
+        warnings.warn(
+            f"fit_critical_batch: {len(inconsistent)} run(s) needed more than "
+            f"{max_step_excess:g}x the steps of a run at a smaller batch size to reach a "
+            "target loss, which the trade-off (eq. 5.1) does not allow; a learning rate too "
+            "high for the larger batch does this. They are kept; drop them and refit if they "
+            "should not count (CriticalBatch.inconsistent): " + "; ".join(inconsistent.values()),
+            FitWarning,
+            stacklevel=2,
+        )
     if len({f[1] for f in found}) < 2:
         have = "; ".join(
             f"{'all runs' if by is None else f'{by}={k:.4g}'}: {len(m)} run(s) at B = "
@@ -1248,6 +1336,7 @@ def fit_critical_batch(
         by=by,
         level=level,
         skipped=tuple(skipped),
+        inconsistent=tuple(inconsistent.values()),
         warmup_fraction=warmup_fraction,
         total_steps=total_steps,
     )

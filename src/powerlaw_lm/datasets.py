@@ -141,8 +141,10 @@ def load(name: str = "calibration", *, stages: Sequence[str] | None = None) -> R
         Keep only the runs of these sweep stages. A run's stage is the text before the
         first ``-`` of its id: the calibration sweep's ``grid1M``, ``grid3M``, ``grid9M``,
         ``grid25M`` and ``grid25M_L`` runs share batch size and schedule (for L(N, D) and
-        L(N, S)); ``bs`` and ``bsL`` vary the batch size at a constant learning rate (for
-        the critical batch size). A stage ending in ``*`` matches as a prefix
+        L(N, S)); ``bsnc`` varies the batch size at a constant learning rate without
+        gradient clipping (for the critical batch size), and ``bs`` and ``bsL`` are the
+        same sweep clipped at norm 1.0 (which inflates B_crit; see
+        :func:`~powerlaw_lm.batch.fit_critical_batch`). A stage ending in ``*`` matches as a prefix
         (``stages=["grid*"]``).
 
     Returns

@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("== 1. Published laws (nats/token)")
     print(_published_table())
 
-    # The grid stages share batch size and schedule; the batch-size sweep (stages bs, bsL)
+    # The grid stages share batch size and schedule; the batch-size sweeps (stages bs, bsL, bsnc)
     # answers another question (the critical batch size) and stays out of L(N, D).
     table = datasets.load("calibration", stages=["grid*"])
     final = table.final()
