@@ -333,6 +333,27 @@ def test_unknown_corpus_says_what_exists() -> None:
         load_corpus("no-such-text")
 
 
+def test_bpe_corpus_and_sweep(tmp_path: Path) -> None:
+    pytest.importorskip("tokenizers", reason="the `bpe` extra (tokenizers) is not installed")
+    a = load_corpus("pydoc", tokenizer="bpe", bpe_vocab_size=512)
+    b = load_corpus("pydoc", tokenizer="bpe", bpe_vocab_size=512)
+    raw = load_corpus("pydoc")
+    assert (a.tokenizer, a.vocab_size, a.sha256) == ("bpe512", 512, raw.sha256)
+    assert 0 <= min(a.train.min(), a.val.min()) and max(a.train.max(), a.val.max()) < 512
+    # Merges shorten the stream (a 512-token BPE on English halves it or so) ...
+    n_bpe, n_bytes = a.train.size + a.val.size, raw.train.size + raw.val.size
+    assert n_bpe < 0.7 * n_bytes, (n_bpe, n_bytes)
+    # ... and the same text and vocabulary give the same tokens.
+    assert np.array_equal(a.train, b.train) and np.array_equal(a.val, b.val)
+    spec = SweepSpec.model_validate(
+        {**_tiny_spec("bpe", n_models=1, tokens=4096), "tokenizer": "bpe", "bpe_vocab_size": 512}
+    )
+    (run,) = run_sweep(spec, tmp_path / "out", progress=False).trained
+    (record,) = RunStore(tmp_path / "out" / "runs.jsonl").runs()
+    assert record.config.name == run and record.meta["vocab_size"] == 512
+    assert record.meta["tokenizer"] == "bpe512"
+
+
 def test_bundled_calibration_spec_is_valid() -> None:
     spec = load_spec(SMOKE / "calibration.yaml")
     members = spec.members()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import sys
 import sysconfig
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -239,7 +240,9 @@ def _bpe_tokens(raw: bytes, vocab_size: int) -> np.ndarray:
     tok.decoder = decoders.ByteLevel()
     text = raw.decode("utf-8", errors="replace")
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=vocab_size,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=sys.stderr.isatty(),  # its bar prints blank lines into logs
     )
     tok.train_from_iterator(text.splitlines(keepends=True), trainer=trainer)
     ids = tok.encode(text).ids
