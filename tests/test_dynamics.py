@@ -176,6 +176,24 @@ def test_compute_envelope_takes_the_best_run_at_each_budget() -> None:
         compute_envelope(curves, n_points=2)
 
 
+def test_compute_envelope_leaves_out_budgets_no_run_covers() -> None:
+    # Two runs whose compute ranges do not meet: the budgets between them have no point.
+    S = np.geomspace(10, 100, 8)
+    frame = pd.concat(
+        [
+            pd.DataFrame({"run": "small", "S": S, "C": 1e10 * S, "L": 5.0 * S**-0.1}),
+            pd.DataFrame({"run": "large", "S": S, "C": 1e14 * S, "L": 3.0 * S**-0.1}),
+        ]
+    )
+    env = compute_envelope(frame, n_points=20, warmup_fraction=0.0)
+    assert np.all(np.isfinite(env.L)) and 3 <= len(env.C) < 20
+    gap = (env.C > 1e12 * (1 + 1e-9)) & (env.C < 1e15 * (1 - 1e-9))
+    assert not gap.any()
+    assert set(env.run) == {"small", "large"}
+    with pytest.raises(ValueError, match=r"cover only 2 of the 3 compute budgets"):
+        compute_envelope(frame, n_points=3, warmup_fraction=0.0)
+
+
 # -- L(T), Fig. 20 -----------------------------------------------------------------------
 def test_position_loss_recovers_a_figure_20_legend() -> None:
     # "2.3 + 5.4 T^-0.62", one of Fig. 20's legends (PUBLISHED.md section 1), with 0.5%

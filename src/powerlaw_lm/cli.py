@@ -62,8 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Examples
     --------
-    >>> main(["--version"])  # doctest: +SKIP
-    powerlaw-lm 0.1.0
+    Epoch AI's compute-optimal allocation at Chinchilla's budget (Besiroglu et al. 2024):
+
+    >>> main(["allocate", "--published", "besiroglu2024:L_ND", "--compute", "5.76e23"])
+    Allocation: besiroglu2024:L_ND (closed form, FLOPs = 6ND)
+    no intervals (the fit has no bootstrap draws or covariance)
+             C         N         D     L   D/N      a      b
+    0 5.76e+23 7.235e+10 1.327e+12 1.974 18.34 0.5126 0.4874
+    0
     """
     parser = _build_parser()
     args = parser.parse_args(argv)

@@ -498,8 +498,9 @@ def compute_envelope(
     Each run's loss is a curve in its compute :math:`C` (``6ND`` in the ``C`` column),
     adjusted to :math:`C_\min = C/(1 + B/B_\mathrm{crit}(L))` (Kaplan et al. 2020, eq. 5.5)
     when `bcrit` is given. At `n_points` log-spaced budgets the lowest loss any run reached
-    (interpolating each curve linearly in log-log between its evaluations) is the
-    envelope, the loss of the best model size for that compute, and
+    (interpolating each curve linearly in log-log between its evaluations; budgets in a
+    gap between the runs' compute ranges are left out) is the envelope, the loss of the
+    best model size for that compute, and
     :math:`L(C_\min) = (C_c/C_\min)^{\alpha_C}` (eq. 1.3, law ``kaplan_c``) is fitted to it.
 
     Parameters
@@ -522,7 +523,7 @@ def compute_envelope(
     Raises
     ------
     ValueError
-        For fewer than 3 budgets.
+        For fewer than 3 budgets, or fewer than 3 that the curves cover.
 
     Examples
     --------
@@ -564,7 +565,17 @@ def compute_envelope(
         better = value < best
         best = np.where(better, value, best)
         who = np.where(better, run, who)
-    C_env, L_env = np.exp(grid), np.exp(best)
+    # Budgets that fall in a gap between the runs' compute ranges have no envelope point.
+    covered = np.isfinite(best)
+    if covered.sum() < 3:
+        raise ValueError(
+            f"compute_envelope: the runs' curves cover only {int(covered.sum())} of the "
+            f"{n_points} compute budgets between {np.exp(lo):.3g} and {np.exp(hi):.3g} FLOP; "
+            "the fit needs 3. Use more `n_points`, a smaller `warmup_fraction`, or runs "
+            "whose compute ranges overlap."
+        )
+    C_env, L_env = np.exp(grid[covered]), np.exp(best[covered])
+    who = who[covered]
     import pandas as pd
 
     result = fit(RunTable(pd.DataFrame({"C": C_env, "L": L_env})), "kaplan_c")

@@ -3,7 +3,8 @@ r"""Kaplan et al. 2020's Figure 1 from a table of runs: L(C), L(D) and L(N).
 Kaplan et al. (arXiv 2001.08361, Fig. 1) summarise a sweep with three power laws:
 
 - :math:`L(C) = (C_c/C)^{\alpha_C}`, the lower envelope of all learning curves against compute
-  (eq. 1.3 uses batch-adjusted :math:`C_{\min}`; here C is the table's ``C`` column, 6ND);
+  (eq. 1.3 uses batch-adjusted :math:`C_{\min}`; here C is the table's ``C`` column, 6ND),
+  read and fitted by :func:`powerlaw_lm.dynamics.compute_envelope`;
 - :math:`L(D) = (D_c/D)^{\alpha_D}`, the best loss reached with D tokens, by any model (eq. 1.2);
 - :math:`L(N) = (N_c/N)^{\alpha_N}`, the best loss each model size reaches (eq. 1.1).
 
@@ -18,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .dynamics import compute_envelope
 from .fitting import fit
 from .results import FitResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
+    from .dynamics import Envelope
     from .records import RunTable
 
 __all__ = ["Figure1", "figure1"]
@@ -36,26 +39,37 @@ class Figure1:
     Attributes
     ----------
     curves : DataFrame
-        Every evaluation used for L(C): columns ``run``, ``N``, ``D``, ``C``, ``L``.
+        Every evaluation after the warmup share: columns ``run``, ``N``, ``D``, ``C``, ``L``.
+    envelope : Envelope
+        The lowest loss any run reached at log-spaced compute budgets, and the fit of L(C)
+        to it (:func:`powerlaw_lm.dynamics.compute_envelope`).
     by_data : DataFrame
         For each token budget D, the lowest final loss of any model (columns ``D``, ``L``,
         ``N``).
     by_size : DataFrame
         For each model size N, the lowest loss it reached (columns ``N``, ``L``, ``D``).
-    fit_C, fit_D, fit_N : FitResult
-        ``kaplan_c`` fitted to the lower envelope of ``curves`` (asymmetric loss), and
+    fit_D, fit_N : FitResult
         ``kaplan_d`` and ``kaplan_n`` fitted to ``by_data`` and ``by_size``.
     """
 
     curves: pd.DataFrame
+    envelope: Envelope
     by_data: pd.DataFrame
     by_size: pd.DataFrame
-    fit_C: FitResult
     fit_D: FitResult
     fit_N: FitResult
 
+    @property
+    def fit_C(self) -> FitResult:
+        """``kaplan_c`` fitted to the envelope's points (``envelope.fit``)."""
+        return self.envelope.fit
+
     def to_frame(self) -> pd.DataFrame:
-        """One row per law: exponent, scale and log-space RMSE."""
+        """One row per law: exponent, scale, points fitted and log-space RMSE.
+
+        For L(C) the points are the envelope's, so its RMSE measures how well a power law
+        follows the envelope, not the scatter of the learning curves above it.
+        """
         rows = []
         for var, res in (("C", self.fit_C), ("D", self.fit_D), ("N", self.fit_N)):
             p = res.params
@@ -87,7 +101,7 @@ class Figure1:
         return plot_figure1(self, **kwargs)
 
 
-def figure1(table: RunTable, *, skip_fraction: float = 0.1, tau: float = 0.05) -> Figure1:
+def figure1(table: RunTable, *, skip_fraction: float = 0.1, n_points: int = 30) -> Figure1:
     """Fit Kaplan's Figure 1 laws to a sweep with learning curves.
 
     Parameters
@@ -98,8 +112,8 @@ def figure1(table: RunTable, *, skip_fraction: float = 0.1, tau: float = 0.05) -
     skip_fraction : float, default=0.1
         Evaluations in the first `skip_fraction` of each run's steps are left out of L(C):
         the warmup transient is not part of the compute-efficient envelope.
-    tau : float, default=0.05
-        Asymmetry of the envelope fit (see :func:`powerlaw_lm.fit`, ``loss="asymmetric"``).
+    n_points : int, default=30
+        Log-spaced compute budgets at which the envelope is read.
 
     Returns
     -------
@@ -108,9 +122,13 @@ def figure1(table: RunTable, *, skip_fraction: float = 0.1, tau: float = 0.05) -
     Examples
     --------
     >>> from powerlaw_lm import datasets
-    >>> fig1 = figure1(datasets.load("calibration"))  # doctest: +SKIP
-    >>> fig1.to_frame().loc["L(N)", "exponent"]  # doctest: +SKIP
-    0.07...
+    >>> fig1 = figure1(datasets.load("calibration", stages=["grid*"]))
+    >>> fig1.to_frame()[["points"]]
+          points
+    law
+    L(C)      30
+    L(D)       4
+    L(N)       6
     """
     table.require("N", "D", "C", "L", "S", "run", purpose="Kaplan's Figure 1")
     frame = table.to_frame()
@@ -129,7 +147,7 @@ def figure1(table: RunTable, *, skip_fraction: float = 0.1, tau: float = 0.05) -
         .sort_values("N")
         .reset_index(drop=True)
     )
-    fit_C = fit(curves[["C", "L"]], "kaplan_c", loss="asymmetric", tau=tau)
+    envelope = compute_envelope(table, n_points=n_points, warmup_fraction=skip_fraction)
     fit_D = fit(by_data[["D", "L"]], "kaplan_d")
     fit_N = fit(by_size[["N", "L"]], "kaplan_n")
-    return Figure1(curves, by_data, by_size, fit_C, fit_D, fit_N)
+    return Figure1(curves, envelope, by_data, by_size, fit_D, fit_N)

@@ -497,21 +497,23 @@ def plot_figure1(figure: Figure1, *, title: str | None = None) -> Figure:
     -------
     matplotlib.figure.Figure
         Three log-log panels: every learning curve against C (coloured by N) with the
-        fitted envelope L(C); the best loss per token budget with L(D); the best loss per
-        model size with L(N).
+        envelope's points and its fit L(C); the best loss per token budget with L(D); the
+        best loss per model size with L(N).
     """
     import matplotlib.pyplot as plt
+    import pandas as pd
     from matplotlib import colors as mcolors
 
     fig = plt.figure(figsize=(12.0, 4.0), layout="constrained")
     axes = fig.subplots(1, 3)
     curves = figure.curves
+    envelope = pd.DataFrame({"C": figure.envelope.C, "L": figure.envelope.L})
     norm = mcolors.LogNorm(vmin=float(curves["N"].min()), vmax=float(curves["N"].max()))
     cmap = plt.get_cmap("viridis")
     for _, run in curves.groupby("run", sort=False):
         axes[0].plot(run["C"], run["L"], color=cmap(norm(float(run["N"].iloc[0]))), lw=0.8)
     panels = (
-        (axes[0], "C", None, figure.fit_C),
+        (axes[0], "C", envelope, figure.fit_C),
         (axes[1], "D", figure.by_data, figure.fit_D),
         (axes[2], "N", figure.by_size, figure.fit_N),
     )
