@@ -304,8 +304,7 @@ def test_calibration_batch_adjustment_brings_the_learning_curves_together() -> N
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)  # the runs it names are dropped below
         result = fit_critical_batch(sweep, warmup_fraction=0.0)
-    odd = {entry.split(":")[0] for entry in result.inconsistent}
-    consistent = sweep.select(np.array([run not in odd for run in sweep["run"]]))
+    consistent = sweep.select(np.array([run not in result.inconsistent for run in sweep["run"]]))
     losses = [t.L for t in result.tradeoffs]
     for size in sorted({t.group for t in result.tradeoffs}):
         rows = consistent.select(N=(size, size), L=(min(losses), max(losses)))

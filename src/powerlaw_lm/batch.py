@@ -35,7 +35,7 @@ tokens and compute at any batch size into their minimal values (eqs. 5.4, 5.5), 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -658,6 +658,7 @@ def tradeoff_law() -> ScalingLaw:
         ),
         target="S",
         description="The steps needed to reach one loss at batch size B; B_crit = E_min / S_min.",
+        builder=tradeoff_law,
     )
 
 
@@ -944,10 +945,10 @@ class CriticalBatch:
         Coverage of the intervals.
     skipped : tuple of str
         Targets left out, each with the reason.
-    inconsistent : tuple of str
+    inconsistent : mapping of str to str
         Runs that needed many more steps than a run of the same sweep at a smaller batch
-        size to reach some target (see `max_step_excess` of :func:`fit_critical_batch`),
-        each with the evidence. They contradict the trade-off and are reported, not removed.
+        size to reach some target (see `max_step_excess` of :func:`fit_critical_batch`):
+        run id to the evidence. They contradict the trade-off and are reported, not removed.
     warmup_fraction : float
         The warmup rule the curves were read with (see :func:`fit_critical_batch`).
     total_steps : str or None
@@ -960,7 +961,7 @@ class CriticalBatch:
     by: str | None
     level: float
     skipped: tuple[str, ...] = ()
-    inconsistent: tuple[str, ...] = ()
+    inconsistent: Mapping[str, str] = field(default_factory=dict)
     warmup_fraction: float = 0.0
     total_steps: str | None = None
 
@@ -1044,7 +1045,7 @@ class CriticalBatch:
             lines += ["", "skipped:"] + [f"  {s}" for s in self.skipped]
         if self.inconsistent:
             lines += ["", "runs that contradict the trade-off:"]
-            lines += [f"  {s}" for s in self.inconsistent]
+            lines += [f"  {run}: {why}" for run, why in self.inconsistent.items()]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -1263,7 +1264,7 @@ def fit_critical_batch(
                 )
                 continue
             for run, evidence in _step_excess(hit, max_step_excess):
-                inconsistent.setdefault(run, f"{run}: {label}, L={goal:.4g}: {evidence}")
+                inconsistent.setdefault(run, f"{label}, L={goal:.4g}: {evidence}")
             b, st, w = _tradeoff_inputs(
                 hit["B"], hit["S"], 1.0 / hit["dlogS_dlogL"] ** 2, level, "fit_critical_batch"
             )
@@ -1299,7 +1300,8 @@ def fit_critical_batch(
             f"{max_step_excess:g}x the steps of a run at a smaller batch size to reach a "
             "target loss, which the trade-off (eq. 5.1) does not allow; a learning rate too "
             "high for the larger batch does this. They are kept; drop them and refit if they "
-            "should not count (CriticalBatch.inconsistent): " + "; ".join(inconsistent.values()),
+            "should not count (CriticalBatch.inconsistent): "
+            + "; ".join(f"{run}: {why}" for run, why in inconsistent.items()),
             FitWarning,
             stacklevel=2,
         )
@@ -1336,7 +1338,7 @@ def fit_critical_batch(
         by=by,
         level=level,
         skipped=tuple(skipped),
-        inconsistent=tuple(inconsistent.values()),
+        inconsistent=dict(inconsistent),
         warmup_fraction=warmup_fraction,
         total_steps=total_steps,
     )

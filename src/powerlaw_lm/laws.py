@@ -165,6 +165,19 @@ class ScalingLaw:
     options : tuple of (str, value) pairs
         The factory options the law was built with (``get_law(name, **options)``), kept so
         that a fit saved to JSON can rebuild its law.
+    builder : callable, optional
+        A module-level function of no arguments that rebuilds an unregistered law; pickling
+        stores a reference to it. Registered laws pickle by name and options instead.
+
+    Notes
+    -----
+    The library's laws pickle (and with them every
+    :class:`~powerlaw_lm.results.FitResult`) as a reference: registry name and options, or
+    `builder`; unpickling rebuilds them. A user's law pickles whole, function included:
+    ``cloudpickle`` (used by joblib, so ``n_jobs`` works) handles any function, the
+    standard ``pickle`` only module-level ones, so a law made from a lambda or a closure
+    does not pickle with it; :meth:`~powerlaw_lm.results.FitResult.to_json` saves such fits
+    (their law is then rebuilt by name).
     """
 
     name: str
@@ -178,6 +191,19 @@ class ScalingLaw:
     gradient: str = "analytic"
     description: str = ""
     options: tuple[tuple[str, Any], ...] = ()
+    builder: Callable[[], ScalingLaw] | None = field(default=None, repr=False)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle built-in laws by reference and others by value; see Notes."""
+        if self.builder is not None:
+            return (self.builder, ())
+        factory = _BUILTIN.get(self.name)
+        if factory is not None and _REGISTRY.get(self.name) is factory:
+            return (_rebuild_law, (self.name, dict(self.options)))
+        # A user's law travels whole: its function must pickle (cloudpickle, which joblib
+        # uses, handles lambdas and closures; the standard pickle does not).
+        state = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return (_law_from_fields, (state,))
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -419,6 +445,16 @@ def register_law(
         _REGISTRY[name] = law
     else:
         raise TypeError("`law` must be a ScalingLaw or a callable returning one.")
+
+
+def _rebuild_law(name: str, options: dict[str, Any]) -> ScalingLaw:
+    """Unpickle one of the library's laws (see :meth:`ScalingLaw.__reduce__`)."""
+    return get_law(name, **options)
+
+
+def _law_from_fields(state: dict[str, Any]) -> ScalingLaw:
+    """Unpickle a user's law from its fields (see :meth:`ScalingLaw.__reduce__`)."""
+    return ScalingLaw(**state)
 
 
 def get_law(name: str | ScalingLaw, **options: Any) -> ScalingLaw:
@@ -830,6 +866,8 @@ register_law("kaplan_ns", _make_kaplan_ns)
 register_law("bcrit", _make_bcrit)
 register_law("muennighoff", _make_muennighoff)
 register_law("bnsl", _make_bnsl)
+# The library's own factories: their laws pickle by name, as every process has them.
+_BUILTIN: dict[str, Callable[..., ScalingLaw]] = dict(_REGISTRY)
 
 
 def iter_laws() -> Iterable[ScalingLaw]:

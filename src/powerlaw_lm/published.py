@@ -128,10 +128,23 @@ def _citation(key: str, where: str) -> str:
     return f'{paper.short}, "{paper.title}", arXiv {paper.arxiv}, {where}'
 
 
+class _ReadOnlyDict(dict[str, Any]):
+    """A dict that refuses changes, and pickles (``MappingProxyType`` does not)."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("published entries are read-only; copy with dict(...) to change one.")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_ReadOnlyDict, (dict(self),))
+
+
 def _frozen(value: Any) -> Any:
     """Read-only copy of nested mappings, so shared published entries cannot be altered."""
     if isinstance(value, Mapping):
-        return types.MappingProxyType({k: _frozen(v) for k, v in value.items()})
+        return _ReadOnlyDict({k: _frozen(v) for k, v in value.items()})
     return value
 
 
