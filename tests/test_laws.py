@@ -174,3 +174,48 @@ def test_options_are_kept_for_serialisation():
     law = get_law("power_law", variable="C", irreducible=False)
     assert dict(law.options) == {"variable": "C", "irreducible": False}
     assert law.variables == ("C",)
+
+
+# -- laws from lmfit models (DESIGN.md: "laws built from a Python function or an lmfit
+# model are accepted too") ---------------------------------------------------------------
+def _saturating(N, E, A, alpha):
+    return E + A * N**-alpha
+
+
+def test_an_lmfit_model_fits_like_the_built_in_law() -> None:
+    lmfit = pytest.importorskip("lmfit")
+    from powerlaw_lm import fit
+
+    N = np.geomspace(1e6, 1e10, 25)
+    rng = np.random.default_rng(3)
+    L = (1.7 + 400.0 * N**-0.3) * np.exp(rng.normal(0.0, 0.003, N.size))
+    model = lmfit.Model(_saturating, independent_vars=["N"], prefix="sat_")
+    model.set_param_hint("sat_E", value=1.0, min=0.0)
+    model.set_param_hint("sat_A", value=100.0, min=0.0)
+    model.set_param_hint("sat_alpha", value=0.2, min=0.0)
+    mine = fit({"N": N, "L": L}, model, loss="squared")  # an lmfit.Model as the law
+    ref = fit({"N": N, "L": L}, "power_law", loss="squared")  # E + (N_0/N)^alpha_N
+    assert mine.law.name == "_saturating" and mine.law.param_names[0] == "sat_E"
+    # The same optimum: A = N_0^alpha, so predictions and objectives agree.
+    assert mine.objective == pytest.approx(ref.objective, rel=1e-6)
+    assert mine.params["sat_alpha"] == pytest.approx(ref.params["alpha_N"], rel=1e-4)
+    assert mine.params["sat_E"] == pytest.approx(ref.params["E"], rel=1e-4)
+
+
+def test_an_lmfit_model_needs_free_parameters_with_starts() -> None:
+    lmfit = pytest.importorskip("lmfit")
+    model = lmfit.Model(_saturating, independent_vars=["N"])
+    model.set_param_hint("E", value=1.0, min=0.0)
+    model.set_param_hint("A", expr="2 * E")
+    model.set_param_hint("alpha", vary=False, value=0.3)
+    with pytest.raises(ValueError) as info:
+        ScalingLaw.from_lmfit(model)
+    message = str(info.value)
+    assert "'A' is tied to others by expr='2 * E'" in message
+    assert "'alpha' is fixed (vary=False)" in message
+    assert "fit(..., params=...)" in message
+    bare = lmfit.Model(_saturating, independent_vars=["N"])
+    with pytest.raises(ValueError, match="'E' has no finite starting value"):
+        get_law(bare)
+    with pytest.raises(TypeError, match="must be a registered name, a ScalingLaw or an lmfit"):
+        get_law(3.0)  # type: ignore[arg-type]

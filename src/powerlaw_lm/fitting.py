@@ -232,7 +232,7 @@ def group_codes(table: RunTable, groups: str | ArrayLike | None) -> NDArray[np.i
 
 def fit(
     data: RunTable | pd.DataFrame | Mapping[str, ArrayLike],
-    law: str | ScalingLaw,
+    law: str | ScalingLaw | lmfit.Model,
     *,
     loss: LossName = "huber",
     delta: float = 1e-3,
@@ -253,8 +253,10 @@ def fit(
     data : RunTable, DataFrame or dict of columns
         Runs with the law's variables and target under canonical names (``N``, ``D``,
         ``L``, ...). A DataFrame is validated as a :class:`~powerlaw_lm.RunTable`.
-    law : str or ScalingLaw
-        A registered name (``"chinchilla"``, ``"kaplan_nd"``, ...) or a law object.
+    law : str, ScalingLaw or lmfit.Model
+        A registered name (``"chinchilla"``, ``"kaplan_nd"``, ...), a law object, or an
+        ``lmfit.Model`` whose parameter hints give bounds and starts
+        (:meth:`~powerlaw_lm.laws.ScalingLaw.from_lmfit`).
     loss : {"huber", "squared", "asymmetric"}, default="huber"
         Loss of the log-space residual, summed over points. ``asymmetric`` is Huber with
         over-predictions weighted ``1 - tau`` and under-predictions ``tau``, so a small

@@ -398,6 +398,100 @@ class ScalingLaw:
             gradient="numerical",
         )
 
+    @classmethod
+    def from_lmfit(
+        cls,
+        model: Any,
+        *,
+        name: str | None = None,
+        equation: str = "",
+        references: Sequence[str] = (),
+        target: str = "L",
+    ) -> ScalingLaw:
+        r"""Make a law from an ``lmfit.Model``: its function, variables and parameter hints.
+
+        The model's independent variables become the law's variables (name them by the
+        library's vocabulary: ``N``, ``D``, ``C``, ``S``, ``B``); each parameter's hint
+        gives its bounds and its single start. A parameter bounded below by 0 with a
+        positive start is fitted as a logarithm, like the built-in scales. As with
+        :meth:`from_function`, the gradient is numerical.
+
+        Parameters
+        ----------
+        model : lmfit.Model
+            The model; ``model.make_params()`` must give every parameter a finite value.
+        name : str, optional
+            Law name; default, the name of the model's function.
+        equation, references, target
+            As for :class:`ScalingLaw`.
+
+        Raises
+        ------
+        ValueError
+            For a parameter without a finite starting value, one tied to others by an
+            expression, or one fixed (``vary=False``): fix parameters per fit instead,
+            with ``fit(..., params=...)``.
+
+        Examples
+        --------
+        >>> import lmfit
+        >>> def saturating(N, E, A, alpha):
+        ...     return E + A * N ** -alpha
+        >>> model = lmfit.Model(saturating, independent_vars=["N"])
+        >>> model.set_param_hint("E", value=1.0, min=0.0)
+        >>> model.set_param_hint("A", value=10.0, min=0.0)
+        >>> model.set_param_hint("alpha", value=0.3, max=2.0)
+        >>> law = ScalingLaw.from_lmfit(model, name="saturating")
+        >>> [(p.name, p.log, p.max) for p in law.params]
+        [('E', True, inf), ('A', True, inf), ('alpha', False, 2.0)]
+        """
+        for attr in ("func", "independent_vars", "param_names", "make_params"):
+            if not hasattr(model, attr):
+                raise TypeError(f"`model` must be an lmfit.Model; got {type(model).__name__}.")
+        prefix = str(getattr(model, "prefix", "") or "")
+        hints = model.make_params()
+        problems = []
+        law_params = []
+        for full in model.param_names:
+            hint = hints[full]
+            value = float(hint.value) if hint.value is not None else math.nan
+            if hint.expr:
+                problems.append(f"{full!r} is tied to others by expr={hint.expr!r}")
+            elif not hint.vary:
+                problems.append(f"{full!r} is fixed (vary=False)")
+            elif not math.isfinite(value):
+                problems.append(f"{full!r} has no finite starting value")
+            if problems:
+                continue
+            lo, hi = float(hint.min), float(hint.max)
+            log = lo >= 0.0 and value > 0.0
+            start = math.log(value) if log else value
+            law_params.append(Param(full, log=log, min=lo, max=hi, grid=(start,)))
+        if problems:
+            raise ValueError(
+                f"lmfit model {getattr(model, 'name', '')!r}: "
+                + "; ".join(problems)
+                + ". Give every parameter a start with model.set_param_hint(name, value=...); "
+                "fix or tie parameters per fit with fit(..., params=...) instead."
+            )
+        func = model.func
+        roots = {full: full[len(prefix) :] if full.startswith(prefix) else full
+                 for full in model.param_names}  # fmt: skip
+
+        def fn(**kwargs: Any) -> ArrayLike:
+            return func(**{roots.get(k, k): v for k, v in kwargs.items()})
+
+        law = cls.from_function(
+            fn,
+            name=name or str(getattr(func, "__name__", "lmfit_model")),
+            variables=list(model.independent_vars),
+            params=law_params,
+            equation=equation,
+            references=references,
+            target=target,
+        )
+        return law
+
     def __repr__(self) -> str:
         return (
             f"ScalingLaw({self.name!r}, variables={self.variables}, "
@@ -457,13 +551,14 @@ def _law_from_fields(state: dict[str, Any]) -> ScalingLaw:
     return ScalingLaw(**state)
 
 
-def get_law(name: str | ScalingLaw, **options: Any) -> ScalingLaw:
+def get_law(name: str | ScalingLaw | Any, **options: Any) -> ScalingLaw:
     """Return the law registered as `name`, built with `options`.
 
     Parameters
     ----------
-    name : str or ScalingLaw
-        A registered name (see ``sorted(LAWS)``); a ScalingLaw is returned unchanged.
+    name : str, ScalingLaw or lmfit.Model
+        A registered name (see ``sorted(LAWS)``); a ScalingLaw is returned unchanged, and
+        an ``lmfit.Model`` becomes one (:meth:`ScalingLaw.from_lmfit`).
     **options
         Options of the law's factory, e.g. ``get_law("power_law", variable="C")``.
 
@@ -480,6 +575,15 @@ def get_law(name: str | ScalingLaw, **options: Any) -> ScalingLaw:
         if options:
             raise TypeError("options apply to a registered name, not to a ScalingLaw object.")
         return name
+    if not isinstance(name, str):
+        if hasattr(name, "make_params") and hasattr(name, "independent_vars"):
+            if options:
+                raise TypeError("options apply to a registered name, not to an lmfit.Model.")
+            return ScalingLaw.from_lmfit(name)
+        raise TypeError(
+            "`law` must be a registered name, a ScalingLaw or an lmfit.Model; got "
+            f"{type(name).__name__}."
+        )
     try:
         factory = _REGISTRY[name]
     except KeyError:
