@@ -317,6 +317,24 @@ def test_cli_prints_the_table_the_law_and_the_noise_scale(tmp_path, capsys) -> N
     assert "no run id contains it" in capsys.readouterr().err
 
 
+def test_cli_can_drop_the_runs_that_contradict_the_tradeoff(tmp_path, capsys) -> None:
+    frame = synthetic_sweep(B_star=B_STAR, alpha_B=ALPHA_B).to_frame()
+    slow = frame["run"] == "B32768"
+    frame.loc[slow, ["S", "D", "C"]] *= 2
+    path = tmp_path / "sweep.csv"
+    RunTable(frame).write(path)
+    args = ["batch", str(path), "--targets", "2.3", "2.2", "2.1", "--warmup-fraction", "0"]
+    with pytest.warns(FitWarning, match="contradict|needed more than"):
+        assert main(args) == 0
+    kept = capsys.readouterr().out
+    assert "runs that contradict the trade-off:" in kept and "dropped" not in kept
+    with pytest.warns(FitWarning):
+        assert main([*args, "--drop-inconsistent"]) == 0
+    text = capsys.readouterr().out
+    assert "dropped 1 run(s) that contradict the trade-off: B32768" in text
+    assert "5 runs from" in text and "runs that contradict" not in text
+
+
 # -- the bundled calibration sweep --------------------------------------------------------
 UNCLIPPED = ("bsnc",)  # the batch-size sweep without gradient clipping
 CLIPPED = ("bs", "bsL")  # the same sweep clipped at norm 1.0

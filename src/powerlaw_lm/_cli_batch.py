@@ -53,6 +53,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.1,
         help="ignore each run's first fraction of steps (0.1; see dynamics.skip_warmup)",
     )
+    parser.add_argument(
+        "--max-step-excess",
+        type=float,
+        default=1.25,
+        help="flag runs needing more than this times the steps of a smaller batch (1.25)",
+    )
+    parser.add_argument(
+        "--drop-inconsistent",
+        action="store_true",
+        help="refit without the runs so flagged (they are listed)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the B_crit(L) fit as JSON")
 
 
@@ -76,15 +87,21 @@ def run(args: argparse.Namespace) -> int:
             )
         table = table.select(keep)
     by = None if args.by.lower() == "none" else args.by
-    result = fit_critical_batch(
-        table,
-        targets=args.targets if args.targets else "auto",
-        by=by,
-        level=args.level,
-        min_runs=args.min_runs,
-        n_targets=args.n_targets,
-        warmup_fraction=args.warmup_fraction,
-    )
+    options = {
+        "targets": args.targets if args.targets else "auto",
+        "by": by,
+        "level": args.level,
+        "min_runs": args.min_runs,
+        "n_targets": args.n_targets,
+        "warmup_fraction": args.warmup_fraction,
+        "max_step_excess": args.max_step_excess,
+    }
+    result = fit_critical_batch(table, **options)
+    if args.drop_inconsistent and result.inconsistent:
+        dropped = sorted(result.inconsistent)
+        table = table.select(np.array([run not in result.inconsistent for run in table["run"]]))
+        print(f"dropped {len(dropped)} run(s) that contradict the trade-off: " + ", ".join(dropped))
+        result = fit_critical_batch(table, **options)
     print(f"{table.n_runs} runs from {args.runs}")
     print(result.as_text())
     if "B_simple" in table:
