@@ -1188,8 +1188,8 @@ def fit_critical_batch(
     1  2.2       6  6816.0
     2  2.1       5  8254.0
     >>> print(res.skipped[0])
-    N=1e+05, L=2: B_crit = 1.01e+04 lies outside the batch sizes that reached it (1024 to
-    8192), which do not identify it
+    N=1e+05, L=2: B_crit is not identified by the batch sizes that reached it (1024 to
+    8192); it lies above them: they all used about the fewest tokens, E_min (fitted 1.01e+04)
 
     The estimates differ from the truth (:math:`B_* = 1.6 \times 10^5`,
     :math:`\alpha_B = 0.25`) by the error of interpolating between evaluations.
@@ -1263,7 +1263,8 @@ def fit_critical_batch(
                     f"needs {min_runs}"
                 )
                 continue
-            for run, evidence in _step_excess(hit, max_step_excess):
+            excess = _step_excess(hit, max_step_excess)
+            for run, evidence in excess:
                 inconsistent.setdefault(run, f"{label}, L={goal:.4g}: {evidence}")
             b, st, w = _tradeoff_inputs(
                 hit["B"], hit["S"], 1.0 / hit["dlogS_dlogL"] ** 2, level, "fit_critical_batch"
@@ -1275,10 +1276,16 @@ def fit_critical_batch(
             if not b.min() <= estimate <= b.max():
                 # Runs all far above (or all far below) B_crit take the same steps (or
                 # tokens) whatever their batch size: the hyperbola's corner is not seen.
+                if excess:
+                    why = "larger batches needed more steps, which the trade-off does not allow"
+                elif estimate < b.min():
+                    why = "it lies below them: they all took about the fewest steps, S_min"
+                else:
+                    why = "it lies above them: they all used about the fewest tokens, E_min"
                 skipped.append(
-                    f"{label}, L={goal:.4g}: B_crit = {estimate:.3g} lies outside the batch "
-                    f"sizes that reached it ({b.min():g} to {b.max():g}), which do not "
-                    "identify it"
+                    f"{label}, L={goal:.4g}: B_crit is not identified by the batch sizes "
+                    f"that reached it ({b.min():g} to {b.max():g}); {why} "
+                    f"(fitted {estimate:.3g})"
                 )
                 continue
             for record in caught:
