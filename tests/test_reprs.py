@@ -232,3 +232,36 @@ def test_every_public_result_class_has_html():
                 if not hasattr(obj, "_repr_html_"):
                     missing.append(f"{name}.{attr}")
     assert missing == []
+
+
+# -- training dynamics -----------------------------------------------------------------
+def test_dynamics_results_show_as_html_and_text():
+    import powerlaw_lm.batch as batch
+    import powerlaw_lm.dynamics as dynamics
+    import powerlaw_lm.kaplan as kaplan
+
+    missing = [
+        f"{module.__name__}.{name}"
+        for module in (batch, dynamics, kaplan)
+        for name in module.__all__
+        if inspect.isclass(getattr(module, name))
+        and dataclasses.is_dataclass(getattr(module, name))
+        and not hasattr(getattr(module, name), "_repr_html_")
+    ]
+    assert missing == []
+
+
+def test_critical_batch_html_holds_its_table():
+    from powerlaw_lm.batch import fit_critical_batch, synthetic_sweep
+
+    res = fit_critical_batch(synthetic_sweep(), targets=[2.3, 2.2, 2.1])
+    parsed = parse(res._repr_html_())
+    rows = dict(r for r in parsed.tables[0] if len(r) == 2)
+    assert rows["B_*"].startswith(f"{res.B_star:.4g} tokens")
+    header, *body = parsed.tables[1]
+    assert "B_crit" in header
+    col = header.index("B_crit")
+    assert [float(r[col]) for r in body] == pytest.approx(list(res.to_frame()["B_crit"]), rel=1e-3)
+    # The text forms are the report, not a dump of arrays.
+    assert repr(res) == res.as_text() and "array(" not in repr(res.tradeoffs[0])
+    assert repr(res.tradeoffs[0]).startswith("Tradeoff(sweep=")

@@ -713,6 +713,27 @@ class Tradeoff:
         """Number of runs (points) fitted."""
         return int(self.B.size)
 
+    def _rows(self) -> list[tuple[str, str]]:
+        pct = f"{self.level:.0%}"
+        lo, hi = self.B_crit_ci
+        return [
+            ("sweep", "-" if self.group is None else f"{self.group:.4g}"
+             if isinstance(self.group, (int, float)) else str(self.group)),
+            ("L", f"{self.L:.4g}"),
+            ("runs", str(self.n_runs)),
+            ("S_min", f"{self.S_min:.4g} steps"),
+            ("E_min", f"{self.E_min:.4g} tokens"),
+            ("B_crit", f"{self.B_crit:.4g} tokens, {pct} [{lo:.4g}, {hi:.4g}]"),
+        ]  # fmt: skip
+
+    def __repr__(self) -> str:
+        return "Tradeoff(" + ", ".join(f"{k}={v}" for k, v in self._rows()) + ")"
+
+    def _repr_html_(self) -> str:
+        from .results import _html_block
+
+        return _html_block("S-E trade-off (Kaplan et al. 2020, eqs. 5.1-5.2)", self._rows())
+
     def steps(self, B: npt.ArrayLike) -> npt.NDArray[np.float64]:
         r"""Steps to the loss at batch size `B`: :math:`S_\min (1 + B_\mathrm{crit}/B)`."""
         b = np.asarray(B, dtype=np.float64)
@@ -1050,6 +1071,30 @@ class CriticalBatch:
 
     def __str__(self) -> str:
         return self.as_text()
+
+    def __repr__(self) -> str:
+        return self.as_text()
+
+    def _repr_html_(self) -> str:
+        from .results import _html_block
+
+        pct = f"{self.level:.0%}"
+        ci = self.ci()
+        rows = [
+            ("law", f"B_crit(L) = B_*/L^(1/alpha_B) on {self.fit.n_obs} points, "
+                    f"log-space RMSE {self.fit.rmse_log:.3g}"),
+            ("B_*", f"{self.B_star:.4g} tokens, {pct} [{ci['B_star'][0]:.4g}, "
+                    f"{ci['B_star'][1]:.4g}]"),
+            ("alpha_B", f"{self.alpha_B:.4g}, {pct} [{ci['alpha_B'][0]:.4g}, "
+                        f"{ci['alpha_B'][1]:.4g}]"),
+        ]  # fmt: skip
+        rows += [("skipped", s) for s in self.skipped]
+        rows += [(f"contradicts: {run}", why) for run, why in self.inconsistent.items()]
+        return _html_block(
+            "Critical batch size (Kaplan et al. 2020, Sec. 5.1; B and E in tokens)",
+            rows,
+            self.to_frame(),
+        )
 
 
 def _auto_targets(

@@ -485,6 +485,29 @@ class Envelope:
     fit: FitResult = field(repr=False)
     compute: str = "C_min"
 
+    def _rows(self) -> list[tuple[str, str]]:
+        p = self.fit.params
+        return [
+            ("law", f"L({self.compute}) = ({p['C_c']:.4g} FLOP / {self.compute})^"
+                    f"{p['alpha_C']:.4g} (eq. 1.3)"),
+            ("points", f"{len(self.C)} budgets, {self.C[0]:.3g} to {self.C[-1]:.3g} FLOP"),
+            ("log-space RMSE", f"{self.fit.rmse_log:.3g}"),
+        ]  # fmt: skip
+
+    def to_frame(self) -> pd.DataFrame:
+        """The envelope's points: compute, loss and the run that reached it."""
+        import pandas as pd
+
+        return pd.DataFrame({self.compute: self.C, "L": self.L, "run": list(self.run)})
+
+    def __repr__(self) -> str:
+        return "Envelope(" + ", ".join(f"{k}: {v}" for k, v in self._rows()) + ")"
+
+    def _repr_html_(self) -> str:
+        from .results import _html_block
+
+        return _html_block("Compute envelope", self._rows(), self.to_frame())
+
 
 def compute_envelope(
     table: RunTable | pd.DataFrame,
@@ -617,6 +640,22 @@ class PositionLoss:
     def rmse_log(self) -> float:
         """Root-mean-square log-space residual of the fit."""
         return self.fit.rmse_log
+
+    def __repr__(self) -> str:
+        return (
+            f"PositionLoss(L(T) = {self.a:.4g} + {self.b:.4g} T^-{self.c:.4g}, "
+            f"{self.fit.n_obs} positions, log-space RMSE {self.rmse_log:.3g})"
+        )
+
+    def _repr_html_(self) -> str:
+        from .results import _html_block
+
+        rows = [
+            ("L(T)", f"{self.a:.4g} + {self.b:.4g} T^-{self.c:.4g}"),
+            ("positions", str(self.fit.n_obs)),
+            ("log-space RMSE", f"{self.rmse_log:.3g}"),
+        ]
+        return _html_block("Loss by position in the context (Kaplan et al. 2020, Fig. 20)", rows)
 
     def predict(self, T: npt.ArrayLike) -> FloatArray:
         """The loss at positions `T`."""

@@ -36,6 +36,16 @@ CIMethod = Literal["auto", "percentile", "bca", "wald", "profile"]
 _EXTRAPOLATION_FACTOR = 10.0
 
 
+def _html_block(
+    title: str, rows: Sequence[tuple[str, str]], frame: pd.DataFrame | None = None
+) -> str:
+    """A notebook block: a bold title, a two-column table of `rows`, then `frame`."""
+    esc = html.escape
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    extra = "" if frame is None else frame.to_html(border=0, float_format="{:.4g}".format)
+    return f'<div><strong>{esc(title)}</strong><table class="dataframe">{body}</table>{extra}</div>'
+
+
 @dataclass(frozen=True)
 class Prediction:
     """A prediction with an interval.

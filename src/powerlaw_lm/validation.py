@@ -16,7 +16,6 @@ test). :func:`compare_laws` ranks several forms by that error.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,6 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from .exceptions import DegenerateDataError
 from .fitting import as_table, fit
 from .laws import ScalingLaw, get_law
+from .results import _html_block
 
 if TYPE_CHECKING:  # pragma: no cover
     from .records import RunTable
@@ -40,13 +40,6 @@ Method = Literal["leave_largest_out", "kfold"]
 _METHODS = ("leave_largest_out", "kfold")
 # fit() arguments that hold one value per row and must follow the rows into a subset.
 _PER_ROW = ("weights", "groups")
-
-
-def _html_table(title: str, rows: Sequence[tuple[str, str]], frame: pd.DataFrame | None) -> str:
-    esc = html.escape
-    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
-    extra = "" if frame is None else frame.to_html(border=0, float_format="{:.4g}".format)
-    return f'<div><strong>{esc(title)}</strong><table class="dataframe">{body}</table>{extra}</div>'
 
 
 def _points_frame(
@@ -145,7 +138,7 @@ class HoldoutResult:
         return f"<HoldoutResult {inner}>"
 
     def _repr_html_(self) -> str:
-        return _html_table("HoldoutResult", self._stats(), self.to_frame())
+        return _html_block("HoldoutResult", self._stats(), self.to_frame())
 
 
 @dataclass(frozen=True, eq=False)
@@ -250,7 +243,7 @@ class CVResult:
         return f"<CVResult {inner}>"
 
     def _repr_html_(self) -> str:
-        return _html_table("CVResult", self._stats(), self.folds)
+        return _html_block("CVResult", self._stats(), self.folds)
 
 
 def _row_values(table: RunTable, name: str, value: Any, where: str) -> Any:
