@@ -89,6 +89,17 @@ if per_size and max(per_size.values()) >= 3:
     fig.savefig(out / "critical_batch.png", dpi=110)
     fig = plot_tradeoff(result)
     fig.savefig(out / "tradeoff.png", dpi=110)
+    if result.inconsistent:
+        # Acting on the warning: the runs it names needed more steps at a larger batch than
+        # a smaller batch did. Refit without them to see what they changed.
+        kept = sweep.select(np.array([run not in result.inconsistent for run in sweep["run"]]))
+        refit = fit_critical_batch(kept)
+        print(
+            f"\nWithout the {len(result.inconsistent)} run(s) that contradict the trade-off: "
+            f"{len(refit.tradeoffs)} trade-offs (was {len(result.tradeoffs)}), "
+            f"B_* = {refit.B_star:.3g}, alpha_B = {refit.alpha_B:.3f} "
+            f"(was {result.B_star:.3g}, {result.alpha_B:.3f})"
+        )
     clipped = batch_sweep(("bs", "bsL"))
     if clipped.n_runs >= 3:
         contrast = fit_critical_batch(clipped)
