@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .dynamics import compute_envelope
+from .dynamics import compute_envelope, skip_warmup
 from .fitting import fit
 from .results import FitResult
 
@@ -132,9 +132,8 @@ def figure1(table: RunTable, *, skip_fraction: float = 0.1, n_points: int = 30) 
     """
     table.require("N", "D", "C", "L", "S", "run", purpose="Kaplan's Figure 1")
     frame = table.to_frame()
-    last = frame.groupby("run")["S"].transform("max")
-    keep = frame["S"] >= skip_fraction * last
-    curves = frame.loc[keep, ["run", "N", "D", "C", "L"]].reset_index(drop=True)
+    kept = skip_warmup(table, fraction=skip_fraction).to_frame()
+    curves = kept[["run", "N", "D", "C", "L"]].reset_index(drop=True)
     final = table.final().to_frame()
     budgets = final.assign(D_budget=final["D"].round(-4))
     by_data = (

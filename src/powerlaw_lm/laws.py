@@ -481,7 +481,7 @@ class ScalingLaw:
         def fn(**kwargs: Any) -> ArrayLike:
             return func(**{roots.get(k, k): v for k, v in kwargs.items()})
 
-        law = cls.from_function(
+        return cls.from_function(
             fn,
             name=name or str(getattr(func, "__name__", "lmfit_model")),
             variables=list(model.independent_vars),
@@ -490,7 +490,6 @@ class ScalingLaw:
             references=references,
             target=target,
         )
-        return law
 
     def __repr__(self) -> str:
         return (
