@@ -26,6 +26,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests examples benchmarks docs
 	$(VENV)/bin/ruff format --check src tests examples benchmarks docs
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -45,4 +46,4 @@ bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f; done
 
 clean:
-	rm -rf $(VENV) docs/_build docs/auto_examples docs/api/generated out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .import_linter_cache docs/_build docs/auto_examples docs/api/generated out .pytest_cache .mypy_cache .ruff_cache

@@ -33,7 +33,7 @@ import numpy as np
 from powerlaw_lm import published
 from powerlaw_lm.cli import main as powerlaw_lm_cli
 from powerlaw_lm.fitting import fit
-from powerlaw_lm.results import FitResult
+from powerlaw_lm.fitting.results import FitResult
 from powerlaw_lm.testing import (
     ConsistencyReport,
     ScalingCheckError,

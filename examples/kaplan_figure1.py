@@ -17,7 +17,7 @@ from pathlib import Path
 
 import powerlaw_lm as pl
 from powerlaw_lm import datasets
-from powerlaw_lm.kaplan import figure1
+from powerlaw_lm.allocation.kaplan import figure1
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--out", type=Path, default=Path(tempfile.mkdtemp()))

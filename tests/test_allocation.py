@@ -44,9 +44,9 @@ from powerlaw_lm.allocation import (
 from powerlaw_lm.cli import main
 from powerlaw_lm.exceptions import DegenerateDataError, ExtrapolationWarning, FitWarning
 from powerlaw_lm.fitting import fit
+from powerlaw_lm.fitting.results import FitResult
 from powerlaw_lm.laws import ScalingLaw
 from powerlaw_lm.plotting import plot_frontiers, plot_isoflop, plot_loss_contours
-from powerlaw_lm.results import FitResult
 
 from .conftest import synthetic_chinchilla
 

@@ -32,8 +32,8 @@ from powerlaw_lm.batch import (
 )
 from powerlaw_lm.cli import main
 from powerlaw_lm.exceptions import DegenerateDataError, FitWarning, RunTableError
+from powerlaw_lm.fitting.results import FitResult
 from powerlaw_lm.records import RunTable
-from powerlaw_lm.results import FitResult
 
 matplotlib.use("Agg")
 

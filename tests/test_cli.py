@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from powerlaw_lm.cli import main
-from powerlaw_lm.results import FitResult
+from powerlaw_lm.fitting.results import FitResult
 
 from .conftest import synthetic_chinchilla
 

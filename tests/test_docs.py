@@ -54,6 +54,7 @@ def _api_modules() -> list[str]:
 def _public_modules() -> list[str]:
     package = ROOT / "src" / "powerlaw_lm"
     names = {p.stem for p in package.glob("*.py") if not p.stem.startswith("_")}
+    names -= powerlaw_lm._MOVED  # deprecated aliases of moved modules
     names |= {p.parent.name for p in package.glob("*/__init__.py")}
     return sorted(f"powerlaw_lm.{n}" for n in names)
 
@@ -131,13 +132,18 @@ def _doc_of(module: types.ModuleType, name: str) -> str:
         return "" if doc.startswith(f"{obj.__name__}(") else doc
     if inspect.isroutine(obj):
         return obj.__doc__ or ""
-    return _attribute_docs(sys.modules[_defining_module(module, name)]).get(name, "")
+    for candidate in _defining_modules(module, name):
+        doc = _attribute_docs(sys.modules[candidate]).get(name, "")
+        if doc:
+            return doc
+    return ""
 
 
-def _defining_module(module: types.ModuleType, name: str) -> str:
-    if module is powerlaw_lm:
-        return f"powerlaw_lm.{powerlaw_lm._LAZY[name]}"
-    return module.__name__
+def _defining_modules(module: types.ModuleType, name: str) -> list[str]:
+    """The module and, for a package, its submodules that may define the constant `name`."""
+    top = f"powerlaw_lm.{powerlaw_lm._LAZY[name]}" if module is powerlaw_lm else module.__name__
+    subs = sorted(m for m in sys.modules if m.startswith(top + "."))
+    return [top, *subs]
 
 
 def _lazy_module(name: str) -> str:
@@ -177,7 +183,9 @@ def test_every_name_on_the_api_page_has_a_docstring(module_name: str) -> None:
 def test_api_page_lists_modules_that_import() -> None:
     listed = _api_modules()
     assert len(listed) == len(set(listed)), "a module is listed twice on docs/api.rst"
-    assert {"powerlaw_lm.laws", "powerlaw_lm.results", "powerlaw_lm.published"} <= set(listed)
+    assert {"powerlaw_lm.laws", "powerlaw_lm.fitting.results", "powerlaw_lm.published"} <= set(
+        listed
+    )
     for name in listed:
         importlib.import_module(name)
 
@@ -545,8 +553,8 @@ def test_misfitting_1b_prediction_on_the_page() -> None:
     """Chinchilla's law fitted on the tuned runs up to 400M predicts the two 1B runs."""
     import pandas as pd
 
+    from powerlaw_lm.holdout import leave_largest_out
     from powerlaw_lm.records import RunTable
-    from powerlaw_lm.validation import leave_largest_out
 
     final = pd.read_csv(shared_file("misfitting/scaling_results_last_ckpt_only.csv"))
     final = final[final["sweep"] != MISFITTING_RELABELLED]

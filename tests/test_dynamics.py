@@ -29,9 +29,9 @@ from powerlaw_lm.dynamics import (
 )
 from powerlaw_lm.exceptions import FitWarning
 from powerlaw_lm.fitting import fit
+from powerlaw_lm.fitting.results import FitResult
 from powerlaw_lm.laws import get_law
 from powerlaw_lm.records import RunTable
-from powerlaw_lm.results import FitResult
 
 matplotlib.use("Agg")
 

@@ -13,7 +13,7 @@ from numpy.testing import assert_allclose
 import powerlaw_lm as pl
 from powerlaw_lm.exceptions import DegenerateDataError, FitWarning
 from powerlaw_lm.fitting import fit
-from powerlaw_lm.results import FitResult
+from powerlaw_lm.fitting.results import FitResult
 
 from .conftest import synthetic_chinchilla
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import powerlaw_lm as pl
-from powerlaw_lm.kaplan import figure1
+from powerlaw_lm.allocation.kaplan import figure1
 
 
 @pytest.fixture(scope="module")

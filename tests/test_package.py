@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import powerlaw_lm
 
 
@@ -37,3 +39,24 @@ def test_version_and_public_names():
     for name in powerlaw_lm.__all__:
         assert getattr(powerlaw_lm, name) is not None, name
     assert callable(powerlaw_lm.fit)
+
+
+# -- old module paths (moved in 0.2) -----------------------------------------------------
+_MOVED_PATHS = {
+    "powerlaw_lm.results": ("powerlaw_lm.fitting.results", "FitResult"),
+    "powerlaw_lm.uncertainty": ("powerlaw_lm.fitting.uncertainty", "bootstrap_draws"),
+    "powerlaw_lm.validation": ("powerlaw_lm.holdout", "leave_largest_out"),
+    "powerlaw_lm.kaplan": ("powerlaw_lm.allocation.kaplan", "figure1"),
+}
+
+
+@pytest.mark.parametrize("old", sorted(_MOVED_PATHS))
+def test_old_module_paths_warn_and_reexport(old: str) -> None:
+    import importlib
+    import sys
+
+    new, name = _MOVED_PATHS[old]
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
+        module = importlib.import_module(old)
+    assert getattr(module, name) is getattr(importlib.import_module(new), name)

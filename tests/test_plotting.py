@@ -27,8 +27,8 @@ from numpy.testing import assert_allclose
 from powerlaw_lm import published
 from powerlaw_lm.exceptions import ExtrapolationWarning
 from powerlaw_lm.fitting import fit
+from powerlaw_lm.fitting.results import FitResult
 from powerlaw_lm.plotting import plot_fit, plot_laws
-from powerlaw_lm.results import FitResult
 
 HOFFMANN = {"A": 406.4, "B": 410.7, "E": 1.69, "alpha": 0.34, "beta": 0.28}
 SIZES = np.geomspace(1e7, 3e9, 6)

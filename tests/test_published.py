@@ -12,7 +12,7 @@ import pytest
 
 from powerlaw_lm import published
 from powerlaw_lm.accounting import PF_DAY
-from powerlaw_lm.results import FitResult
+from powerlaw_lm.fitting.results import FitResult
 
 # The keys the project's issue 2 (section 5) asks for, with the law each must use.
 REQUIRED = {

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # A test module for the inner pytest: Kaplan et al.'s L(N) (PUBLISHED.md sec. 1, eq. 1.1,
 # alpha_N = 0.076, N_c = 8.8e13) with made-up errors, moved by SHIFT of its errors.
 TEST_MODULE = """
-from powerlaw_lm.results import FitResult
+from powerlaw_lm.fitting.results import FitResult
 
 SHIFT = {shift}
 

@@ -21,7 +21,7 @@ import powerlaw_lm
 from powerlaw_lm import published
 from powerlaw_lm.cli import main
 from powerlaw_lm.fitting import fit
-from powerlaw_lm.results import FitResult
+from powerlaw_lm.fitting.results import FitResult
 from powerlaw_lm.testing import (
     BASELINE_FORMAT,
     BaselineError,

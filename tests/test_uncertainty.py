@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from powerlaw_lm.fitting import fit
-from powerlaw_lm.results import FitResult
-from powerlaw_lm.uncertainty import percentile_interval, posterior
+from powerlaw_lm.fitting.results import FitResult
+from powerlaw_lm.fitting.uncertainty import percentile_interval, posterior
 
 from .conftest import synthetic_chinchilla
 
@@ -77,7 +77,7 @@ def test_group_bootstrap_resamples_whole_runs():
     assert res.draws.shape == (20, 5)
     assert res.meta["groups"] == "run"
     # The resampling weights are constant within a run.
-    from powerlaw_lm.uncertainty import _resample_weights
+    from powerlaw_lm.fitting.uncertainty import _resample_weights
 
     codes = np.repeat(np.arange(12), 5)
     w = _resample_weights(np.random.default_rng(0), 60, codes)

@@ -28,8 +28,8 @@ _LAZY: dict[str, str] = {
     "Run": "records",
     "RunConfig": "records",
     "fit": "fitting",
-    "FitResult": "results",
-    "Prediction": "results",
+    "FitResult": "fitting",
+    "Prediction": "fitting",
     "PublishedTable": "published",
     "PF_DAY": "accounting",
     "fit_critical_batch": "batch",
@@ -44,9 +44,9 @@ _LAZY: dict[str, str] = {
     "isoflop": "allocation",
     "assert_consistent": "testing",
     "assert_matches_baseline": "testing",
-    "leave_largest_out": "validation",
-    "kfold": "validation",
-    "compare_laws": "validation",
+    "leave_largest_out": "holdout",
+    "kfold": "holdout",
+    "compare_laws": "holdout",
     "plot_fit": "plotting",
     "plot_laws": "plotting",
     "ScalingLaw": "laws",
@@ -70,13 +70,12 @@ _SUBMODULES = {
     "plotting",
     "published",
     "records",
-    "results",
     "testing",
-    "uncertainty",
-    "validation",
-    "kaplan",
+    "holdout",
     "dynamics",
 }
+# Old module paths, importable for one release with a DeprecationWarning; not in __all__.
+_MOVED = {"results", "uncertainty", "validation", "kaplan"}
 
 __all__ = ["__version__", *sorted(_LAZY), *sorted(_SUBMODULES)]
 
@@ -87,7 +86,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .batch import CriticalBatch, adjust_steps, fit_critical_batch
     from .dynamics import fit_learning_curves
     from .exceptions import DegenerateDataError, ExtrapolationWarning, FitWarning, RunTableError
-    from .fitting import fit
+    from .fitting import FitResult, Prediction, fit
+    from .holdout import compare_laws, kfold, leave_largest_out
     from .laws import LAWS, Param, ScalingLaw, get_law, register_law
     from .plotting import (
         plot_critical_batch,
@@ -98,9 +98,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .published import PublishedTable
     from .records import CANONICAL, CurvePoint, Run, RunConfig, RunTable, read_runs
-    from .results import FitResult, Prediction
     from .testing import assert_consistent, assert_matches_baseline
-    from .validation import compare_laws, kfold, leave_largest_out
 
 
 def __getattr__(name: str) -> Any:
@@ -109,7 +107,7 @@ def __getattr__(name: str) -> Any:
         value = getattr(module, name)
         globals()[name] = value
         return value
-    if name in _SUBMODULES:
+    if name in _SUBMODULES or name in _MOVED:
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module

@@ -34,6 +34,8 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from .exceptions import AccountingError
+
 __all__ = [
     "PF_DAY",
     "AccountingError",
@@ -80,14 +82,6 @@ _HINTS: dict[str, str] = {
 }
 
 _MAX_LISTED = 5
-
-
-class AccountingError(ValueError):
-    """An argument given to a parameter or FLOP count is invalid.
-
-    The message names the function, every offending argument, the first offending
-    values with their positions, and what to pass instead.
-    """
 
 
 def _index(i: npt.NDArray[np.intp]) -> str:

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
-from .records import Run, RunTable
+from .exceptions import DatasetError
+from .records.table import Run, RunTable
 
 __all__ = ["HEADER_KEY", "DatasetError", "available", "info", "load", "load_runs"]
 
@@ -27,10 +28,6 @@ HEADER_KEY = "powerlaw_lm_dataset"
 """Key that marks the first line of a bundled dataset file as its header."""
 
 _SUFFIX = ".jsonl.gz"
-
-
-class DatasetError(ValueError):
-    """A bundled dataset does not exist or cannot be read."""
 
 
 def available() -> list[str]:

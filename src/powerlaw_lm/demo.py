@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from . import datasets
-    from .fitting import fit
+    from .fitting.core import fit
 
     print("== 1. Published laws (nats/token)")
     print(_published_table())
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"L = {pred.value[0]:.4f} (90% interval {pred.lower[0]:.4f} to {pred.upper[0]:.4f})"
     )
 
-    from .kaplan import figure1
+    from .allocation.kaplan import figure1
 
     fig1 = figure1(table)
     print("\n== 3. Kaplan et al. 2020, Figure 1 in miniature (power laws in C, D and N)")

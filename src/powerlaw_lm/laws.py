@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .exceptions import UnknownNameError
+
 __all__ = [
     "LAWS",
     "LinearStructure",
@@ -172,11 +174,11 @@ class ScalingLaw:
     Notes
     -----
     The library's laws pickle (and with them every
-    :class:`~powerlaw_lm.results.FitResult`) as a reference: registry name and options, or
+    :class:`~powerlaw_lm.fitting.results.FitResult`) as a reference: registry name and options, or
     `builder`; unpickling rebuilds them. A user's law pickles whole, function included:
     ``cloudpickle`` (used by joblib, so ``n_jobs`` works) handles any function, the
     standard ``pickle`` only module-level ones, so a law made from a lambda or a closure
-    does not pickle with it; :meth:`~powerlaw_lm.results.FitResult.to_json` saves such fits
+    does not pickle with it; :meth:`~powerlaw_lm.fitting.results.FitResult.to_json` saves such fits
     (their law is then rebuilt by name).
     """
 
@@ -220,7 +222,7 @@ class ScalingLaw:
         for p in self.params:
             if p.name == name:
                 return p
-        raise KeyError(
+        raise UnknownNameError(
             f"law {self.name!r} has no parameter {name!r}; its parameters are "
             f"{', '.join(self.param_names)}."
         )
@@ -237,7 +239,7 @@ class ScalingLaw:
         """
         missing = [n for n in self.param_names if n not in params]
         if missing:
-            raise KeyError(
+            raise UnknownNameError(
                 f"law {self.name!r} needs values for {', '.join(missing)}; got "
                 f"{', '.join(map(str, params)) or 'none'}."
             )
@@ -274,7 +276,7 @@ class ScalingLaw:
             except (KeyError, IndexError):
                 missing.append(v)
         if missing:
-            raise KeyError(
+            raise UnknownNameError(
                 f"law {self.name!r} needs the variable(s) {', '.join(missing)} "
                 f"(it takes {', '.join(self.variables)})."
             )
@@ -568,7 +570,7 @@ def get_law(name: str | ScalingLaw | Any, **options: Any) -> ScalingLaw:
     >>> get_law("chinchila")
     Traceback (most recent call last):
     ...
-    KeyError: "Unknown law 'chinchila'. Did you mean 'chinchilla'? ..."
+    powerlaw_lm.exceptions.UnknownNameError: Unknown law 'chinchila'. Did you mean 'chinchilla'? ...
     """
     if isinstance(name, ScalingLaw):
         if options:
@@ -590,7 +592,7 @@ def get_law(name: str | ScalingLaw | Any, **options: Any) -> ScalingLaw:
 
         close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise KeyError(
+        raise UnknownNameError(
             f"Unknown law {name!r}.{hint} Registered laws: {', '.join(sorted(_REGISTRY))}."
         ) from None
     law = factory(**options)

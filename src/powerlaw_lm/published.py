@@ -1,7 +1,7 @@
 r"""The papers' own fits and tables, with their sources.
 
 Every published fit that the library's laws can express is a
-:class:`~powerlaw_lm.results.FitResult`, usable wherever a fitted result is: it predicts,
+:class:`~powerlaw_lm.fitting.results.FitResult`, usable wherever a fitted result is: it predicts,
 compares, summarises and saves like one. Each carries its source in ``.citation`` (paper,
 arXiv id, equation or table), the units of its variables in ``.units``, the range of the
 variables it was fitted on in ``.valid_range`` (predictions more than ten times outside it
@@ -47,7 +47,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .accounting import PF_DAY
-from .results import FitResult
+from .exceptions import UnknownNameError
+from .fitting.results import FitResult
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -826,7 +827,7 @@ def keys() -> list[str]:
 
 
 def get(key: str) -> FitResult:
-    """Return a published fit as a :class:`~powerlaw_lm.results.FitResult`.
+    """Return a published fit as a :class:`~powerlaw_lm.fitting.results.FitResult`.
 
     Parameters
     ----------
@@ -855,12 +856,12 @@ def get(key: str) -> FitResult:
     >>> get("hoffman2022:L_ND")
     Traceback (most recent call last):
     ...
-    KeyError: "Unknown published fit 'hoffman2022:L_ND'. Did you mean 'hoffmann2022:L_ND' ..."
+    powerlaw_lm.exceptions.UnknownNameError: Unknown published fit 'hoffman2022:L_ND'. ...
     """
     try:
         return _FITS[key]
     except (KeyError, TypeError):
-        raise KeyError(_unknown(key, "published fit", _FITS)) from None
+        raise UnknownNameError(_unknown(key, "published fit", _FITS)) from None
 
 
 def tables() -> list[str]:
@@ -910,7 +911,7 @@ def table(key: str) -> PublishedTable:
     try:
         spec = _TABLES[key]
     except (KeyError, TypeError):
-        raise KeyError(_unknown(key, "published table", _TABLES)) from None
+        raise UnknownNameError(_unknown(key, "published table", _TABLES)) from None
     import pandas as pd
 
     names = [name for name, _ in spec.columns]
@@ -958,7 +959,7 @@ def cite(key: str) -> str:
     paper_key = key.split(":", 1)[0] if isinstance(key, str) else ""
     if paper_key not in _PAPERS or (paper_key != key and key not in _WHERE):
         known = {**dict.fromkeys(_PAPERS), **_WHERE}
-        raise KeyError(_unknown(key, "citation key", known))
+        raise UnknownNameError(_unknown(key, "citation key", known))
     paper = _PAPERS[paper_key]
     lines = [
         f"@misc{{{paper_key},",

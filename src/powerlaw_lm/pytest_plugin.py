@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .results import FitResult
+    from .fitting.results import FitResult
     from .testing import ConsistencyReport
 
 __all__ = ["ScalingBaseline", "pytest_addoption", "pytest_terminal_summary", "scaling_baseline"]

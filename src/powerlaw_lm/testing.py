@@ -13,7 +13,7 @@ error
 
     z = \frac{\hat\theta - \theta_{\mathrm{ref}}}{\sqrt{se^2 + se_{\mathrm{ref}}^2}},
 
-over the errors that are known, exactly as :meth:`~powerlaw_lm.results.FitResult.compare`
+over the errors that are known, exactly as :meth:`~powerlaw_lm.fitting.results.FitResult.compare`
 computes them. A published fit without printed errors contributes none, so the distance is
 measured in the fit's own errors. Correlations between parameters are ignored, as in the
 papers' own comparisons (Besiroglu et al. 2024, Table 1).
@@ -25,7 +25,7 @@ covariance or bootstrap quantiles, a fingerprint of the data and the library ver
 
 Examples
 --------
->>> from powerlaw_lm.results import FitResult
+>>> from powerlaw_lm.fitting.results import FitResult
 >>> from powerlaw_lm.testing import assert_consistent
 >>> mine = FitResult.from_params("chinchilla",
 ...     {"A": 480.0, "B": 2100.0, "E": 1.82, "alpha": 0.35, "beta": 0.37},
@@ -35,7 +35,7 @@ True
 >>> assert_consistent(mine, "hoffmann2022:L_ND")
 Traceback (most recent call last):
 ...
-powerlaw_lm.testing.ScalingCheckError: fit disagrees with hoffmann2022:L_ND: 2 of 5 parameters more than 3 sigma apart
+powerlaw_lm.exceptions.ScalingCheckError: fit disagrees with hoffmann2022:L_ND: 2 of 5 parameters more than 3 sigma apart
   E differs by 4.2 sigma from hoffmann2022:L_ND: 1.82 ± 0.03 (fit) vs 1.69337 ± ?; ...
   beta differs by 4.3 sigma from hoffmann2022:L_ND: 0.37 ± 0.02 (fit) vs 0.284908 ± ?; ...
 """  # noqa: E501
@@ -55,7 +55,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .results import FitResult
+from .exceptions import BaselineError, ScalingCheckError
+from .fitting.results import FitResult
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -90,27 +91,6 @@ _ONE_SIGMA = 0.6826894921370859
 Reference = FitResult | str | os.PathLike[str]
 Kind = Literal["published", "fit", "baseline"]
 Status = Literal["ok", "fail", "fixed", "unknown"]
-
-
-class ScalingCheckError(AssertionError):
-    """A scaling-law check failed.
-
-    An ``AssertionError``, so that pytest reports it as a failed assertion; its message
-    has one line per failing parameter or point. :attr:`report` holds the full
-    :class:`ConsistencyReport` when the failure came from a parameter comparison.
-    """
-
-    def __init__(self, message: str, report: ConsistencyReport | None = None) -> None:
-        super().__init__(message)
-        self.report = report
-
-
-class BaselineError(ValueError):
-    """A reference or baseline cannot be used.
-
-    Raised for an unknown published key, a missing or unreadable file, a file that is not
-    a powerlaw_lm fit or baseline, and a reference of another law than the fit.
-    """
 
 
 # ---------------------------------------------------------------------------------
@@ -336,13 +316,13 @@ def _resolve(reference: Reference) -> tuple[FitResult, str, Kind]:
 
 
 def load_reference(reference: Reference) -> FitResult:
-    """Return a reference as a :class:`~powerlaw_lm.results.FitResult`.
+    """Return a reference as a :class:`~powerlaw_lm.fitting.results.FitResult`.
 
     Parameters
     ----------
     reference : FitResult, str or path
         A published key (:func:`powerlaw_lm.published.keys`), a fit, or a JSON file
-        written by :meth:`FitResult.to_json <powerlaw_lm.results.FitResult.to_json>` or
+        written by :meth:`FitResult.to_json <powerlaw_lm.fitting.results.FitResult.to_json>` or
         :func:`save_baseline`.
 
     Returns
@@ -362,7 +342,7 @@ def load_reference(reference: Reference) -> FitResult:
     >>> load_reference("kaplan2020:LN")
     Traceback (most recent call last):
     ...
-    powerlaw_lm.testing.BaselineError: `reference` 'kaplan2020:LN' is neither a published key nor an existing file. Did you mean 'kaplan2020:L_N' ...
+    powerlaw_lm.exceptions.BaselineError: `reference` 'kaplan2020:LN' is neither a published key nor an existing file. Did you mean 'kaplan2020:L_N' ...
     """  # noqa: E501
     return _resolve(reference)[0]
 
@@ -511,7 +491,7 @@ def load_baseline(path: str | os.PathLike[str]) -> FitResult:
     >>> load_baseline("missing.json")
     Traceback (most recent call last):
     ...
-    powerlaw_lm.testing.BaselineError: no baseline at missing.json: write one with powerlaw_lm.testing.save_baseline(fit, 'missing.json') ...
+    powerlaw_lm.exceptions.BaselineError: no baseline at missing.json: write one with powerlaw_lm.testing.save_baseline(fit, 'missing.json') ...
     """  # noqa: E501
     from .laws import get_law
 
@@ -677,7 +657,7 @@ def check_consistent(
 
     Examples
     --------
-    >>> from powerlaw_lm.results import FitResult
+    >>> from powerlaw_lm.fitting.results import FitResult
     >>> mine = FitResult.from_params("kaplan_n", {"alpha_N": 0.080, "N_c": 8.8e13},
     ...                              stderr={"alpha_N": 0.001, "N_c": 1e13})
     >>> report = check_consistent(mine, "kaplan2020:L_N")
@@ -710,7 +690,7 @@ def assert_consistent(
         Your fit.
     reference : FitResult, str or path
         A published key (``"hoffmann2022:L_ND"``), another fit, or a JSON file written by
-        :meth:`FitResult.to_json <powerlaw_lm.results.FitResult.to_json>` or
+        :meth:`FitResult.to_json <powerlaw_lm.fitting.results.FitResult.to_json>` or
         :func:`save_baseline`.
     sigma : float, default=3.0
         The largest distance allowed for any parameter, in units of the combined standard
@@ -734,7 +714,7 @@ def assert_consistent(
 
     Examples
     --------
-    >>> from powerlaw_lm.results import FitResult
+    >>> from powerlaw_lm.fitting.results import FitResult
     >>> mine = FitResult.from_params("kaplan_n", {"alpha_N": 0.0765, "N_c": 8.8e13},
     ...                              stderr={"alpha_N": 0.001, "N_c": 1e13})
     >>> assert_consistent(mine, "kaplan2020:L_N").passed
@@ -742,7 +722,7 @@ def assert_consistent(
     >>> assert_consistent(mine, "kaplan2020:L_N", sigma=0.2)
     Traceback (most recent call last):
     ...
-    powerlaw_lm.testing.ScalingCheckError: fit disagrees with kaplan2020:L_N: 1 of 2 parameters more than 0.2 sigma apart
+    powerlaw_lm.exceptions.ScalingCheckError: fit disagrees with kaplan2020:L_N: 1 of 2 parameters more than 0.2 sigma apart
       alpha_N differs by 0.5 sigma from kaplan2020:L_N: 0.0765 ± 0.001 (fit) vs 0.076 ± ?; more than the allowed 0.2
     """  # noqa: E501
     report = check_consistent(fit, reference, sigma=sigma, params=params)
@@ -787,7 +767,7 @@ def assert_matches_baseline(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from powerlaw_lm.results import FitResult
+    >>> from powerlaw_lm.fitting.results import FitResult
     >>> last_month = FitResult.from_params("kaplan_n", {"alpha_N": 0.076, "N_c": 8.8e13},
     ...                                    stderr={"alpha_N": 0.001, "N_c": 1e13})
     >>> path = save_baseline(last_month, pathlib.Path(tempfile.mkdtemp()) / "b.json")
@@ -796,7 +776,7 @@ def assert_matches_baseline(
     >>> assert_matches_baseline(today, path)
     Traceback (most recent call last):
     ...
-    powerlaw_lm.testing.ScalingCheckError: fit disagrees with the baseline .../b.json: 1 of 2 parameters more than 3 sigma apart
+    powerlaw_lm.exceptions.ScalingCheckError: fit disagrees with the baseline .../b.json: 1 of 2 parameters more than 3 sigma apart
       alpha_N moved 4.2 sigma from the baseline .../b.json: 0.082 ± 0.001 now vs 0.076 ± 0.001; more than the allowed 3
     """  # noqa: E501
     limit = _check_sigma(sigma)
@@ -852,7 +832,7 @@ def assert_prediction(
     >>> assert_prediction(chinchilla, at={"N": 7e10, "D": 1.4e12}, expected=1.95, rtol=1e-3)
     Traceback (most recent call last):
     ...
-    powerlaw_lm.testing.ScalingCheckError: prediction of L off by more than rtol 0.001 at 1 of 1 points
+    powerlaw_lm.exceptions.ScalingCheckError: prediction of L off by more than rtol 0.001 at 1 of 1 points
       at N=7e+10, D=1.4e+12: 1.93665 ± ? (fit) vs 1.95 expected; off by 0.68% (? sigma)
     """  # noqa: E501
     if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not rtol >= 0:
@@ -923,7 +903,7 @@ def assert_exponent(fit: FitResult, name: str, *, between: tuple[float, float]) 
     >>> assert_exponent(epoch, "beta", between=(0.25, 0.3))
     Traceback (most recent call last):
     ...
-    powerlaw_lm.testing.ScalingCheckError: beta = 0.36585 ± 0.0206 lies above the allowed range [0.25, 0.3] by 0.06585 (3.2 sigma)
+    powerlaw_lm.exceptions.ScalingCheckError: beta = 0.36585 ± 0.0206 lies above the allowed range [0.25, 0.3] by 0.06585 (3.2 sigma)
     """  # noqa: E501
     names = fit.law.param_names
     if name not in names:

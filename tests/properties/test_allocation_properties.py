@@ -26,7 +26,7 @@ from powerlaw_lm.allocation import (
     inference_optimal,
     isoflop,
 )
-from powerlaw_lm.results import FitResult
+from powerlaw_lm.fitting.results import FitResult
 
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 
-from powerlaw_lm import _optimize
+from powerlaw_lm.fitting import _optimize as _optimize
 from powerlaw_lm.fitting import fit
 from powerlaw_lm.laws import get_law
 

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from powerlaw_lm.fitting.results import FitResult
 from powerlaw_lm.laws import get_law
-from powerlaw_lm.results import FitResult
 
 finite = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
 

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from powerlaw_lm import published
 from powerlaw_lm.accounting import PF_DAY
 from powerlaw_lm.exceptions import ExtrapolationWarning
-from powerlaw_lm.results import FitResult
+from powerlaw_lm.fitting.results import FitResult
 
 
 def predict(fit: FitResult, **X: Any) -> NDArray[np.float64]:

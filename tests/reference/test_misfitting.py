@@ -31,8 +31,8 @@ import pandas as pd
 import pytest
 
 from powerlaw_lm.fitting import fit
+from powerlaw_lm.holdout import leave_largest_out
 from powerlaw_lm.records import RunTable
-from powerlaw_lm.validation import leave_largest_out
 
 pytestmark = pytest.mark.data
 

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from scipy.special import huber
 
 from powerlaw_lm import published
-from powerlaw_lm.results import FitResult
+from powerlaw_lm.fitting.results import FitResult
 
 
 def predict(fit: FitResult, **X: Any) -> NDArray[np.float64]:

@@ -13,11 +13,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..exceptions import TrainError
+
 __all__ = ["GPTConfig", "TrainConfig", "TrainError", "eval_steps", "lr_at"]
-
-
-class TrainError(ValueError):
-    """A training configuration is inconsistent (batch, context, budget, schedule)."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ from typing import Literal
 
 import numpy as np
 
+from ..exceptions import CorpusError
+
 __all__ = [
     "GCIDE_PATH",
     "Corpus",
@@ -44,10 +46,6 @@ __all__ = [
 GCIDE_PATH = Path("/usr/share/dictd/gcide.dict.dz")
 _STDLIB_SKIP = {"test", "tests", "idle_test", "site-packages", "__pycache__", "dist-packages"}
 _TEXT_SUFFIXES = {".txt", ".md", ".rst", ".py"}
-
-
-class CorpusError(ValueError):
-    """A corpus could not be found, read or split."""
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
+from ..exceptions import SpecError
 from .config import GPTConfig, TrainConfig
 
 __all__ = ["Defaults", "ModelSpec", "SpecError", "StageSpec", "SweepSpec", "kaplan_lr", "load_spec"]
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 _Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.]+$")]
-
-
-class SpecError(ValueError):
-    """A sweep specification is invalid or cannot be read."""
 
 
 def kaplan_lr(N: float) -> float:

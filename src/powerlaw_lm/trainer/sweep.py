@@ -19,14 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..exceptions import SweepError
 from .config import TrainConfig
 from .spec import SweepSpec
 
 __all__ = ["RunStore", "SweepError", "SweepResult", "run_sweep"]
-
-
-class SweepError(ValueError):
-    """A sweep's output folder is inconsistent with its spec, or a member index is wrong."""
 
 
 class RunStore:

@@ -17,8 +17,8 @@ def load_fit(source: str | Path | None, published_key: str | None, *, what: str 
     >>> load_fit(None, "kaplan2020:B_crit").law.name
     'bcrit'
     """
-    from . import published
-    from .results import FitResult
+    from .. import published
+    from ..fitting.results import FitResult
 
     if (source is None) == (published_key is None):
         raise ValueError(
@@ -78,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``powerlaw-lm allocate``; return the exit status."""
-    from . import allocation
+    from ..allocation import core as allocation
 
     fit = load_fit(args.fit, args.published)
     law = fit.law

@@ -46,9 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``powerlaw-lm isoflop``; return the exit status."""
-    from ._cli_fit import parse_columns
-    from .allocation import CHINCHILLA_BUDGETS, isoflop
-    from .records import read_runs
+    from ..allocation.core import CHINCHILLA_BUDGETS, isoflop
+    from ..records.table import read_runs
+    from .fit import parse_columns
 
     if args.budgets is not None and args.chinchilla_budgets:
         raise ValueError("give --budgets or --chinchilla-budgets, not both.")
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        from .plotting import plot_isoflop
+        from ..plotting.core import plot_isoflop
 
         plot_isoflop(result).savefig(args.plot, dpi=120)
         print(f"\nwrote {args.plot}")

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from scipy import optimize
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .laws import ScalingLaw
+    from ..laws import ScalingLaw
 
 FloatArray = NDArray[np.float64]
 FlopModel = Callable[[FloatArray, FloatArray], FloatArray]

@@ -56,8 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``powerlaw-lm fit``; return the exit status."""
-    from .fitting import fit
-    from .records import read_runs
+    from ..fitting.core import fit
+    from ..records.table import read_runs
 
     table = read_runs(args.runs, **parse_columns(args.column))
     if args.final:

@@ -1,4 +1,4 @@
-"""Tests of powerlaw_lm.validation: the held-out error of laws.
+"""Tests of powerlaw_lm.holdout: the held-out error of laws.
 
 Synthetic runs come from the Chinchilla law with Hoffmann et al.'s published parameters
 (arXiv 2203.15556, App. D.2: E = 1.69, A = 406.4, B = 410.7, alpha = 0.34, beta = 0.28;
@@ -19,14 +19,14 @@ from numpy.testing import assert_allclose
 
 from powerlaw_lm.exceptions import DegenerateDataError, RunTableError
 from powerlaw_lm.fitting import fit
-from powerlaw_lm.laws import get_law
-from powerlaw_lm.validation import (
+from powerlaw_lm.holdout import (
     CVResult,
     HoldoutResult,
     compare_laws,
     kfold,
     leave_largest_out,
 )
+from powerlaw_lm.laws import get_law
 
 HOFFMANN = {"A": 406.4, "B": 410.7, "E": 1.69, "alpha": 0.34, "beta": 0.28}
 SIZES = np.geomspace(2e7, 3e9, 7)
@@ -316,6 +316,6 @@ def test_compare_laws_errors(one_variable_runs: pd.DataFrame) -> None:
 
 
 def test_import_does_not_load_matplotlib() -> None:
-    code = "import sys, powerlaw_lm.validation; print('matplotlib' in sys.modules)"
+    code = "import sys, powerlaw_lm.holdout; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

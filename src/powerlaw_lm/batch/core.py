@@ -42,14 +42,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from .exceptions import DegenerateDataError
+from ..exceptions import DegenerateDataError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .laws import ScalingLaw
-    from .records import RunTable
-    from .results import FitResult
+    from ..fitting.results import FitResult
+    from ..laws import ScalingLaw
+    from ..records.table import RunTable
 
 __all__ = [
     "CriticalBatch",
@@ -570,7 +570,7 @@ def steps_to_target(
     """
     import pandas as pd
 
-    from .fitting import as_table
+    from ..records.convert import as_table
 
     t = as_table(table)
     t.require("S", "B", "L", purpose="reading steps to a target loss off learning curves")
@@ -617,7 +617,7 @@ def tradeoff_law() -> ScalingLaw:
     >>> law.predict({"S_min": 100.0, "E_min": 1e6}, B=[1e4, 1e6])
     array([200.,   101.])
     """
-    from .laws import Param, ScalingLaw
+    from ..laws import Param, ScalingLaw
 
     def evaluate(
         X: Any, T: npt.NDArray[np.float64], grad: bool
@@ -730,7 +730,7 @@ class Tradeoff:
         return "Tradeoff(" + ", ".join(f"{k}={v}" for k, v in self._rows()) + ")"
 
     def _repr_html_(self) -> str:
-        from .results import _html_block
+        from ..fitting.results import _html_block
 
         return _html_block("S-E trade-off (Kaplan et al. 2020, eqs. 5.1-5.2)", self._rows())
 
@@ -778,8 +778,8 @@ def _fit_tradeoff_core(
     b: npt.NDArray[np.float64], s: npt.NDArray[np.float64], w: npt.NDArray[np.float64]
 ) -> tuple[FitResult, npt.NDArray[np.float64], float, int]:
     """The weighted fit; its unscaled covariance (J^T W J)^-1, weighted RSS and dof."""
-    from .fitting import fit
-    from .records import RunTable
+    from ..fitting.core import fit
+    from ..records.table import RunTable
 
     law = tradeoff_law()
     # Start from ordinary least squares of S = S_min + E_min / B, which is linear in both.
@@ -1076,7 +1076,7 @@ class CriticalBatch:
         return self.as_text()
 
     def _repr_html_(self) -> str:
-        from .results import _html_block
+        from ..fitting.results import _html_block
 
         pct = f"{self.level:.0%}"
         ci = self.ci()
@@ -1239,9 +1239,9 @@ def fit_critical_batch(
     The estimates differ from the truth (:math:`B_* = 1.6 \times 10^5`,
     :math:`\alpha_B = 0.25`) by the error of interpolating between evaluations.
     """
-    from .dynamics import skip_warmup
-    from .fitting import as_table, fit
-    from .records import RunTable
+    from ..fitting.core import fit
+    from ..records.convert import as_table, skip_warmup
+    from ..records.table import RunTable
 
     if not 0 < level < 1:
         raise ValueError(f"fit_critical_batch: `level` must lie in (0, 1); got {level!r}.")
@@ -1282,7 +1282,7 @@ def fit_critical_batch(
 
     import pandas as pd
 
-    from .exceptions import FitWarning
+    from ..exceptions import FitWarning
 
     for key, members in sweeps.items():
         label = "all runs" if by is None else f"{by}={key:.4g}"
@@ -1439,8 +1439,7 @@ def compare_noise_scale(
     """
     import pandas as pd
 
-    from .dynamics import skip_warmup
-    from .fitting import as_table
+    from ..records.convert import as_table, skip_warmup
 
     t = as_table(table)
     t.require(column, purpose="comparing the gradient noise scale with B_crit")
@@ -1546,7 +1545,7 @@ def synthetic_sweep(
     """
     import pandas as pd
 
-    from .records import RunTable
+    from ..records.table import RunTable
 
     sizes = np.asarray(batch_sizes, dtype=np.float64)
     if sizes.size == 0 or not np.all(np.isfinite(sizes) & (sizes > 0) & (tokens / sizes >= 2)):

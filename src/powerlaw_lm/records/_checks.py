@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from .exceptions import RunTableError
+from ..exceptions import RunTableError
 
 CANONICAL = ("N", "D", "C", "S", "B", "L", "run")
 NUMERIC = ("N", "D", "C", "S", "B", "L")

@@ -71,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
     """Run ``powerlaw-lm batch``; return the exit status."""
     import numpy as np
 
-    from ._cli_fit import parse_columns
-    from .batch import compare_noise_scale, fit_critical_batch
-    from .records import read_runs
+    from ..batch.core import compare_noise_scale, fit_critical_batch
+    from ..records.table import read_runs
+    from .fit import parse_columns
 
     table = read_runs(args.runs, **parse_columns(args.column))
     if args.match:

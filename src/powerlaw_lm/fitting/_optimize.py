@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize
 
-from .laws import ScalingLaw
+from ..laws import ScalingLaw
 
 FloatArray = NDArray[np.float64]
 Loss = Literal["huber", "squared", "asymmetric"]

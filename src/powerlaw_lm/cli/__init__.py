@@ -1,8 +1,8 @@
 """The ``powerlaw-lm`` command line: thin wrappers over the public functions.
 
-Each subcommand lives beside the code it drives and registers itself here through an
-``add_arguments(parser)`` / ``run(args) -> int`` pair, so this module stays a table of
-contents and imports nothing heavy until a subcommand runs.
+Each subcommand is a module of this package (``powerlaw_lm.cli.fit``, ``.allocate``, ...)
+with an ``add_arguments(parser)`` / ``run(args) -> int`` pair, so this module stays a table
+of contents and imports nothing heavy until a subcommand runs.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ __all__ = ["main"]
 
 # subcommand -> (module holding add_arguments/run, one-line help)
 _COMMANDS: dict[str, tuple[str, str]] = {
-    "fit": ("powerlaw_lm._cli_fit", "fit a scaling law to a table of runs"),
+    "fit": ("powerlaw_lm.cli.fit", "fit a scaling law to a table of runs"),
     "train": ("powerlaw_lm.trainer.cli", "train a sweep of small GPTs (needs the `train` extra)"),
-    "allocate": ("powerlaw_lm._cli_allocate", "compute-optimal N, D (and epochs) for a budget"),
-    "isoflop": ("powerlaw_lm._cli_isoflop", "Chinchilla Approach 2 on a table of runs"),
-    "batch": ("powerlaw_lm._cli_batch", "critical batch size from a batch-size sweep"),
-    "check": ("powerlaw_lm._cli_check", "check a fit against a published law or a baseline"),
+    "allocate": ("powerlaw_lm.cli.allocate", "compute-optimal N, D (and epochs) for a budget"),
+    "isoflop": ("powerlaw_lm.cli.isoflop", "Chinchilla Approach 2 on a table of runs"),
+    "batch": ("powerlaw_lm.cli.batch", "critical batch size from a batch-size sweep"),
+    "check": ("powerlaw_lm.cli.check", "check a fit against a published law or a baseline"),
 }
 
 
@@ -30,7 +30,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="powerlaw-lm",
         description="Fit, extrapolate and act on neural scaling laws.",
     )
-    from . import __version__
+    from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -89,7 +89,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"powerlaw-lm {args.command}: error: {exc}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

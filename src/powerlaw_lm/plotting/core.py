@@ -30,11 +30,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .allocation import IsoFLOPResult
-    from .batch import CriticalBatch
-    from .kaplan import Figure1
-    from .records import RunTable
-    from .results import FitResult
+    from ..allocation.core import IsoFLOPResult
+    from ..allocation.kaplan import Figure1
+    from ..batch.core import CriticalBatch
+    from ..fitting.results import FitResult
+    from ..records.table import RunTable
 
 __all__ = [
     "plot_critical_batch",
@@ -157,7 +157,7 @@ def _draw_curve(
     color: Any,
     label: str,
 ) -> None:
-    from .results import Prediction
+    from ..fitting.results import Prediction
 
     args: dict[str, Any] = dict(X)
     pred = result.predict(interval=interval if _can_band(result, interval) else None, **args)
@@ -488,8 +488,8 @@ def plot_figure1(figure: Figure1, *, title: str | None = None) -> Figure:
 
     Parameters
     ----------
-    figure : powerlaw_lm.kaplan.Figure1
-        The fits and points from :func:`powerlaw_lm.kaplan.figure1`.
+    figure : powerlaw_lm.allocation.kaplan.Figure1
+        The fits and points from :func:`powerlaw_lm.allocation.kaplan.figure1`.
     title : str, optional
         Figure title.
 
@@ -738,7 +738,7 @@ def plot_learning_curves(
             f"dynamics.fit_learning_curves); got {fit.law.name!r}."
         )
     if table is not None:
-        from .fitting import as_table
+        from ..records.convert import as_table
 
         t = as_table(table)
         t.require("N", "S", "L", purpose="plotting learning curves")
@@ -747,7 +747,7 @@ def plot_learning_curves(
             S = np.asarray(rows["S"], dtype=float)
             L = np.asarray(rows["L"], dtype=float)
             if bcrit is not None:
-                from .batch import adjust_steps
+                from ..batch.core import adjust_steps
 
                 S = np.asarray(adjust_steps(S, rows["B"], bcrit, L=L), dtype=float)
             keep = S > 0
@@ -883,14 +883,14 @@ def plot_isoflop(result: IsoFLOPResult, *, title: str | None = None) -> Figure:
 
 def _frontier_curves(item: Any, grid: FloatArray, level: float) -> dict[str, Any]:
     """C, N, D (and bands, and points) of one item of :func:`plot_frontiers`."""
-    from .allocation import (
+    from ..allocation.core import (
         Allocation,
         EnvelopeResult,
         IsoFLOPResult,
         KaplanFrontier,
         compute_optimal,
     )
-    from .results import FitResult
+    from ..fitting.results import FitResult
 
     if isinstance(item, (FitResult, str)):
         item = compute_optimal(item, grid, level=level)
@@ -1016,11 +1016,11 @@ def plot_loss_contours(
     """
     import warnings
 
-    from .allocation import compute_optimal
-    from .exceptions import ExtrapolationWarning
+    from ..allocation.core import compute_optimal
+    from ..exceptions import ExtrapolationWarning
 
     if isinstance(fit, str):
-        from . import published
+        from .. import published
 
         fit = published.get(fit)
     if sorted(fit.law.variables) != ["D", "N"]:

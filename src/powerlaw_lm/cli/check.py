@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     powerlaw-lm check: besiroglu2024:L_ND agrees with hoffmann2022:L_ND: 1 parameter within 3 sigma
     0
     """  # noqa: E501
-    from .testing import check_consistent, load_reference
+    from ..testing import check_consistent, load_reference
 
     fit = load_reference(args.fit)
     report = check_consistent(fit, args.against, sigma=args.sigma, params=args.param)

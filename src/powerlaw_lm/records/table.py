@@ -37,9 +37,9 @@ from pydantic import (
     model_validator,
 )
 
-from . import _validation as _v
-from ._validation import NUMERIC, Problems, quote_list
-from .exceptions import RunTableError
+from ..exceptions import RunTableError
+from . import _checks as _v
+from ._checks import NUMERIC, Problems, quote_list
 
 __all__ = ["CANONICAL", "CurvePoint", "Run", "RunConfig", "RunTable", "read_runs"]
 

@@ -3,7 +3,7 @@ r"""Decisions from fits: compute-optimal allocation, isoFLOP analysis, loss targ
 A fitted (or published) law of the loss answers the questions people fit it for: how large
 a model and how many tokens for a budget, how much compute for a target loss, how to
 spend a budget when unique data run out, and how sure we are. Every function here takes a
-:class:`~powerlaw_lm.results.FitResult` (or a key of :mod:`powerlaw_lm.published`), is
+:class:`~powerlaw_lm.fitting.results.FitResult` (or a key of :mod:`powerlaw_lm.published`), is
 vectorised over its budgets, and returns a frozen result with ``to_frame()``, a text
 ``repr`` and a notebook table.
 
@@ -48,17 +48,18 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _allocation_solvers as _s
-from . import _optimize
-from .exceptions import DegenerateDataError, FitWarning
-from .results import FitResult
+from ..exceptions import AllocationError, DegenerateDataError, FitWarning
+from ..fitting import _optimize as _optimize
+from ..fitting.results import FitResult
+from . import _solvers as _s
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .records import RunTable
+    from ..records.table import RunTable
 
 __all__ = [
+    "CHINCHILLA_BUDGETS",
     "Allocation",
     "AllocationError",
     "ContradictionPoint",
@@ -86,18 +87,14 @@ Flops = Literal["6ND"] | Callable[[FloatArray, FloatArray], ArrayLike]
 Method = Literal["auto", "closed_form", "numerical"]
 Profile = Literal["chinchilla", "parabola"]
 
-# Chinchilla's nine isoFLOP budgets (Hoffmann et al. 2022, Sec. 3.2 and Fig. 3).
 CHINCHILLA_BUDGETS = (6e18, 1e19, 3e19, 6e19, 1e20, 3e20, 6e20, 1e21, 3e21)
+"""Chinchilla's nine isoFLOP budgets in FLOP (Hoffmann et al. 2022, Sec. 3.2 and Fig. 3)."""
 # Half-width, in log C, of the finite difference giving local exponents.
 _SLOPE_STEP = 0.05
 # Draws used for intervals on paths that solve one problem per draw and budget.
 _MAX_SLOW_DRAWS = 200
 # Samples of a Wald covariance when a fit has no bootstrap draws.
 _COVARIANCE_SAMPLES = 1000
-
-
-class AllocationError(ValueError):
-    """An input to an allocation function is invalid; the message says how to fix it."""
 
 
 # ---------------------------------------------------------------------------------
@@ -549,7 +546,7 @@ class ContradictionPoint(_Report):
 
     def to_frame(self) -> pd.DataFrame:
         """One row: C, C in PF-days, N, D and L."""
-        from .accounting import PF_DAY
+        from ..accounting import PF_DAY
 
         return _frame(
             {
@@ -630,7 +627,7 @@ def _resolve(fit: FitResult | str, func: str, name: str = "fit") -> FitResult:
     if isinstance(fit, FitResult):
         return fit
     if isinstance(fit, str):
-        from . import published
+        from .. import published
 
         return published.get(fit)
     raise AllocationError(
@@ -1042,7 +1039,7 @@ class FlopsWithContext:
 
     def __call__(self, N: ArrayLike, D: ArrayLike) -> FloatArray:
         """Training FLOPs of ``D`` tokens on a model of ``N`` non-embedding parameters."""
-        from .accounting import training_flops_per_token
+        from ..accounting import training_flops_per_token
 
         n = np.asarray(N, dtype=float)
         n_layer = (n / (12.0 * self.aspect_ratio**2)) ** (1.0 / 3.0)
@@ -1253,7 +1250,7 @@ def contradiction_point(
     """
     from scipy import optimize
 
-    from .accounting import PF_DAY
+    from ..accounting import PF_DAY
 
     func = "contradiction_point"
     lc_fit = _resolve(loss_c, func, "loss_c")
@@ -1265,7 +1262,7 @@ def contradiction_point(
                 f"is {res.law.name!r} with variables {', '.join(res.law.variables)}."
             )
     if frontier is None:
-        from . import published
+        from .. import published
 
         table6 = published.table("kaplan2020:table6").frame.set_index("variable")
         N_e, p_N = table6.loc["N", ["prefactor", "exponent"]].to_numpy(dtype=float)
@@ -1565,7 +1562,7 @@ def suggest_hyperparameters(
     >>> f"{h.eta_deepseek[0]:.2e} {h.B_deepseek[0]:.3g} {h.B_crit[0]:.3g}"
     '9.86e-04 1.02e+06 2.67e+06'
     """
-    from . import published
+    from .. import published
 
     func = "suggest_hyperparameters"
     budgets = _positive("C", C, func, "C=1e21 (FLOP)")
@@ -1686,7 +1683,7 @@ def isoflop(
     >>> round(r.a, 4), round(0.28 / (0.34 + 0.28), 4)
     (0.4516, 0.4516)
     """
-    from .fitting import as_table
+    from ..records.convert import as_table
 
     func = "isoflop"
     if profile not in ("chinchilla", "parabola"):
@@ -1842,7 +1839,7 @@ def envelope(
     >>> round(env.a, 2)
     0.45
     """
-    from .fitting import as_table
+    from ..records.convert import as_table
 
     func = "envelope"
     if not isinstance(n_grid, (int, np.integer)) or n_grid < 2:

@@ -24,16 +24,17 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _optimize
-from .exceptions import DegenerateDataError, FitWarning
-from .laws import ScalingLaw, get_law
+from ..exceptions import DegenerateDataError, FitWarning
+from ..laws import ScalingLaw, get_law
+from ..records.convert import as_table
+from . import _optimize as _optimize
 from .results import FitResult
 
 if TYPE_CHECKING:  # pragma: no cover
     import lmfit
     import pandas as pd
 
-    from .records import RunTable
+    from ..records.table import RunTable
 
 __all__ = ["fit"]
 
@@ -46,24 +47,6 @@ def _choice_error(name: str, allowed: Sequence[Any], got: Any) -> ValueError:
     opts = ", ".join(repr(a) for a in allowed)
     return ValueError(
         f"The {name!r} parameter of fit must be one of {{{opts}}}. Got {got!r} instead."
-    )
-
-
-def as_table(data: RunTable | pd.DataFrame | Mapping[str, ArrayLike]) -> RunTable:
-    """Return `data` as a :class:`~powerlaw_lm.records.RunTable` (validating it)."""
-    from .records import RunTable
-
-    if isinstance(data, RunTable):
-        return data
-    import pandas as pd
-
-    if isinstance(data, Mapping):
-        data = pd.DataFrame(dict(data))
-    if isinstance(data, pd.DataFrame):
-        return RunTable(data)
-    raise TypeError(
-        f"`data` must be a RunTable, a pandas DataFrame or a dict of columns; got "
-        f"{type(data).__name__}. Build one with RunTable.from_frame(df, N='params', L='loss')."
     )
 
 
