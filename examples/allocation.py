@@ -103,12 +103,12 @@ C = 5.76e23
 print(f"{'fit':<34} {'N_opt':>10} {'D_opt':>10} {'D/N':>7} {'a':>6}")
 kaplan = kaplan_frontier("kaplan2020:L_NS", "kaplan2020:B_crit", C)
 print(
-    f"{'Kaplan 2020 (C_min)':<34} {kaplan.N[0]:>10.3g} {kaplan.D[0]:>10.3g} "
-    f"{kaplan.D[0] / kaplan.N[0]:>7.1f} {kaplan.exponents['N']:>6.3f}"
+    f"{'Kaplan 2020 (C_min)':<34} {kaplan.N:>10.3g} {kaplan.D:>10.3g} "
+    f"{kaplan.D / kaplan.N:>7.1f} {kaplan.exponents['N']:>6.3f}"
 )
 for key in ("hoffmann2022:L_ND", "besiroglu2024:L_ND"):
     r = compute_optimal(key, C)
-    print(f"{key:<34} {r.N[0]:>10.3g} {r.D[0]:>10.3g} {r.D[0] / r.N[0]:>7.1f} {r.a[0]:>6.3f}")
+    print(f"{key:<34} {r.N:>10.3g} {r.D:>10.3g} {r.D / r.N:>7.1f} {r.a:>6.3f}")
 
 # %%
 # A target loss, and inference
@@ -118,11 +118,11 @@ for key in ("hoffmann2022:L_ND", "besiroglu2024:L_ND"):
 # generate 1e12 tokens in its life (about 2N FLOPs per token): smaller, trained longer.
 
 need = compute_for_loss("besiroglu2024:L_ND", 2.0)
-print(f"L = 2.0 needs {need.C[0]:.3g} FLOP: N = {need.N[0]:.3g}, D = {need.D[0]:.3g}")
+print(f"L = 2.0 needs {need.C:.3g} FLOP: N = {need.N:.3g}, D = {need.D:.3g}")
 serve = inference_optimal("besiroglu2024:L_ND", 2.0, 1e12)
 print(
-    f"serving 1e12 tokens: N = {serve.N[0]:.3g}, D = {serve.D[0]:.3g}, "
-    f"{serve.saving[0]:.0%} less total compute than the compute-optimal model"
+    f"serving 1e12 tokens: N = {serve.N:.3g}, D = {serve.D:.3g}, "
+    f"{serve.saving:.0%} less total compute than the compute-optimal model"
 )
 
 # %%

@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from powerlaw_lm import datasets
+from powerlaw_lm import allocation, datasets
 from powerlaw_lm.batch import compare_noise_scale, fit_critical_batch
-from powerlaw_lm.dynamics import compute_envelope, fit_learning_curves, fit_position_loss
+from powerlaw_lm.dynamics import fit_learning_curves, fit_position_loss
 from powerlaw_lm.plotting import plot_critical_batch, plot_learning_curves, plot_tradeoff
 from powerlaw_lm.records import RunTable, read_runs
 
@@ -147,7 +147,7 @@ fig.savefig(out / "learning_curves.png", dpi=110)
 # The lowest loss any run reached for each amount of compute, in :math:`C_\min` (eq. 5.5)
 # when :math:`B_\mathrm{crit}` is known, and its power law (eq. 1.3).
 
-envelope = compute_envelope(grid, bcrit=result)
+envelope = allocation.envelope(grid, bcrit=result, n_points=30, warmup_fraction=0.1)
 p = envelope.fit.params
 print(
     f"\nL({envelope.compute}) = ({p['C_c']:.3g} FLOP / {envelope.compute})^{p['alpha_C']:.4f} "

@@ -233,10 +233,12 @@ def test_error_names_function_argument_value_index_and_fix():
     with pytest.raises(AccountingError) as info:
         non_embedding_params(12, [768, -1.0, np.nan])
     message = str(info.value)
-    assert message.startswith("non_embedding_params() got invalid input:")
-    assert "`d_model` must be positive and finite" in message
-    assert "got -1.0 at index 1, nan at index 2" in message
-    assert "Pass the width of the residual stream, e.g. d_model=768." in message
+    assert message.startswith(
+        "The 'd_model' parameter of non_embedding_params must be positive and finite. "
+        "Got [768.  -1.  nan] instead."
+    )
+    assert "For example d_model=768 (the width of the residual stream)." in message
+    assert message.endswith("Bad entries: -1.0 at index 1, nan at index 2.")
     assert isinstance(info.value, ValueError)
 
 
@@ -244,8 +246,15 @@ def test_error_lists_every_bad_argument_at_once():
     with pytest.raises(AccountingError) as info:
         chinchilla_flops(n_layer=0, d_model=640, ffw_size=2560, n_heads=10, kv_size=-64)
     message = str(info.value)
-    assert "- `n_layer` must be positive and finite; got 0.0." in message
-    assert "- `kv_size` must be positive and finite; got -64.0." in message
+    assert message.startswith("chinchilla_flops got 2 invalid arguments:\n- ")
+    assert (
+        "- The 'n_layer' parameter of chinchilla_flops must be positive and finite. Got 0 "
+        in message
+    )
+    assert (
+        "- The 'kv_size' parameter of chinchilla_flops must be positive and finite. Got -64 "
+        in message
+    )
 
 
 def test_error_truncates_long_lists():
@@ -254,10 +263,14 @@ def test_error_truncates_long_lists():
 
 
 def test_error_for_infinite_and_non_numeric_input():
-    with pytest.raises(AccountingError, match=r"`D` must be positive and finite; got inf\."):
+    with pytest.raises(
+        AccountingError,
+        match=r"'D' parameter of training_flops must be positive and finite\. Got inf",
+    ):
         training_flops(1e9, math.inf)
     with pytest.raises(
-        AccountingError, match=r"`N` must be a number or an array of numbers; got 'big'\."
+        AccountingError,
+        match=r"'N' parameter of training_flops must be positive and finite numbers\. Got 'big'",
     ):
         training_flops("big", 1e9)
 
@@ -272,9 +285,14 @@ def test_error_for_shapes_that_do_not_broadcast():
 
 
 def test_error_for_bad_optional_widths():
-    with pytest.raises(AccountingError, match=r"`d_ff` must be positive and finite; got 0\.0\."):
+    with pytest.raises(
+        AccountingError,
+        match=r"'d_ff' parameter of forward_flops_per_token must be positive and finite\. Got 0 ",
+    ):
         forward_flops_per_token(2, 64, 128, d_ff=0)
-    with pytest.raises(AccountingError, match=r"`n_ctx` must be positive and finite"):
+    with pytest.raises(
+        AccountingError, match=r"'n_ctx' parameter of embedding_params must be positive"
+    ):
         embedding_params(100, 8, n_ctx=-5)
 
 
@@ -282,9 +300,10 @@ def test_error_for_non_bool_flags():
     with pytest.raises(AccountingError) as info:
         embedding_params(100, 8, tied="yes")  # type: ignore[arg-type]
     assert str(info.value) == (
-        "embedding_params(): `tied` must be True or False; got 'yes'. Pass tied=True or tied=False."
+        "The 'tied' parameter of embedding_params must be True or False. Got 'yes' instead. "
+        "Pass tied=True or tied=False."
     )
-    with pytest.raises(AccountingError, match=r"`include_embeddings` must be True or False"):
+    with pytest.raises(AccountingError, match=r"'include_embeddings' parameter .* must be True or"):
         chinchilla_flops(
             n_layer=1,
             d_model=8,

@@ -30,6 +30,9 @@ from powerlaw_lm.accounting import non_embedding_params, training_flops_per_toke
 from powerlaw_lm.allocation import (
     Allocation,
     AllocationError,
+    DataConstrainedAllocation,
+    InferenceAllocation,
+    allocate,
     compute_for_loss,
     compute_optimal,
     contradiction_point,
@@ -99,13 +102,34 @@ def test_closed_form_and_numerical_agree_to_1e_8():
         assert_allclose(getattr(numeric, q), getattr(closed, q), atol=1e-7, err_msg=q)
 
 
-def test_budget_is_spent_exactly_and_results_are_1d():
+def test_budget_is_spent_exactly_and_results_take_the_shape_of_the_budgets():
     one = compute_optimal(HOFFMANN, 1e21)
-    assert one.N.shape == one.D.shape == one.L.shape == (1,)
+    assert all(isinstance(getattr(one, q), float) for q in ("C", "N", "D", "L", "a", "b"))
+    assert float(one.N) == one.N and len(one.to_frame()) == 1
     many = compute_optimal("kaplan2020:L_ND", [1e18, 1e19, 1e20])
     assert many.N.shape == (3,)
     assert_allclose(6 * many.N * many.D, many.C, rtol=1e-12)
     assert_allclose(many.tokens_per_parameter, many.D / many.N)
+    grid = compute_optimal(HOFFMANN, [[1e20, 1e21], [1e22, 1e23]])
+    assert grid.N.shape == grid.a.shape == (2, 2) and len(grid.to_frame()) == 4
+    assert_allclose(grid.N.ravel(), compute_optimal(HOFFMANN, [1e20, 1e21, 1e22, 1e23]).N)
+
+
+def test_scalar_in_scalar_out_everywhere():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        results = [
+            compute_for_loss(HOFFMANN, 2.0),
+            kaplan_frontier("kaplan2020:L_NS", "kaplan2020:B_crit", 1e21),
+            data_constrained("muennighoff2023:L_ND", 1e22, 1e11),
+            inference_optimal(HOFFMANN, 2.0, 1e12),
+            suggest_hyperparameters(1e21, fit=HOFFMANN),
+        ]
+    for res in results:
+        assert isinstance(float(res.N if hasattr(res, "N") else res.B_deepseek), float)
+        assert len(res.to_frame()) == 1
+    boot = compute_for_loss(HOFFMANN, [[2.0], [2.1]])
+    assert boot.C.shape == (2, 1)
 
 
 def test_kaplan_nd_frontier_exponent_is_alpha_d_over_the_sum():
@@ -182,16 +206,16 @@ def test_wrong_law_is_named_with_the_function_to_use(key, hint):
 
 def test_bad_budgets_and_options_are_reported():
     with pytest.raises(
-        AllocationError, match=r"`C` must be positive and finite; got -1.0 at position 1"
+        ValueError, match=r"The 'C' parameter of compute_optimal must be positive and finite\."
     ):
         compute_optimal(HOFFMANN, [1e21, -1.0])
-    with pytest.raises(AllocationError, match="`C` is empty"):
+    with pytest.raises(ValueError, match="'C' parameter of compute_optimal must be at least one"):
         compute_optimal(HOFFMANN, [])
     with pytest.raises(AllocationError, match="closed form holds for the 'chinchilla' law"):
         compute_optimal("kaplan2020:L_ND", 1e21, method="closed_form")
-    with pytest.raises(AllocationError, match="'method' parameter of compute_optimal"):
+    with pytest.raises(ValueError, match="'method' parameter of compute_optimal must be one of"):
         compute_optimal(HOFFMANN, 1e21, method="exact")  # type: ignore[arg-type]
-    with pytest.raises(AllocationError, match="`level` must lie in"):
+    with pytest.raises(ValueError, match=r"'level' parameter of compute_optimal .* Got 90"):
         compute_optimal(HOFFMANN, 1e21, level=90)
     with pytest.raises(AllocationError, match="must be a FitResult"):
         compute_optimal(3.0, 1e21)  # type: ignore[arg-type]
@@ -202,7 +226,7 @@ def test_law_without_an_interior_optimum_warns_and_gives_nan():
     flat = FitResult.from_params("chinchilla", {**LAW, "alpha": 1e-12})
     with pytest.warns(FitWarning, match="no compute-optimal point"):
         res = compute_optimal(flat, 1e21, method="numerical")
-    assert np.isnan(res.N[0])
+    assert np.isnan(res.N)
 
 
 def test_published_fit_far_outside_its_range_warns():
@@ -221,8 +245,8 @@ def test_compute_for_loss_inverts_compute_optimal_both_ways():
 def test_compute_for_loss_intervals_from_draws(boot_fit):
     res = compute_for_loss(boot_fit, 2.3)
     lo, hi = res.intervals["C"]
-    assert lo[0] < res.C[0] < hi[0]
-    assert res.L[0] == 2.3
+    assert lo < res.C < hi
+    assert res.L == 2.3
 
 
 def test_unreachable_loss_names_the_floor():
@@ -237,7 +261,7 @@ def test_unreachable_loss_names_the_floor():
 def test_inference_optimum_reduces_to_compute_optimum_and_trades_n_for_d():
     base = compute_for_loss(HOFFMANN, 2.1)
     res = inference_optimal(HOFFMANN, 2.1, [0.0, 1e11, 1e13])
-    assert_allclose([res.N[0], res.D[0]], [base.N[0], base.D[0]], rtol=1e-6)
+    assert_allclose([res.N[0], res.D[0]], [base.N, base.D], rtol=1e-6)
     assert np.all(np.diff(res.N) < 0) and np.all(np.diff(res.D) > 0)
     assert np.all(res.C_total <= res.C_total_compute_optimal * (1 + 1e-9))
     reached = published.get(HOFFMANN).predict(N=res.N, D=res.D)
@@ -257,11 +281,11 @@ def test_inference_optimum_numerical_path_matches_closed_form():
     )
     a = inference_optimal(law, 2.1, 1e12)
     b = inference_optimal(copy, 2.1, 1e12)
-    assert_allclose([b.N[0], b.D[0]], [a.N[0], a.D[0]], rtol=1e-5)
+    assert_allclose([b.N, b.D], [a.N, a.D], rtol=1e-5)
 
 
 def test_inference_tokens_must_be_non_negative():
-    with pytest.raises(AllocationError, match="`inference_tokens` must be non-negative"):
+    with pytest.raises(ValueError, match="'inference_tokens' parameter of inference_optimal"):
         inference_optimal(HOFFMANN, 2.1, -1.0)
 
 
@@ -321,7 +345,7 @@ def test_kaplan_frontier_intervals_from_paired_draws():
     f = kaplan_frontier(ns_b, bc_b, 1e21)
     assert f.interval_method == "bootstrap"
     lo, hi = f.intervals["N"]
-    assert lo[0] < f.N[0] < hi[0]
+    assert lo < f.N < hi
 
 
 def test_kaplan_frontier_checks_its_laws():
@@ -349,7 +373,7 @@ def test_hyperparameters_follow_deepseek_eq1_and_the_bcrit_fit():
     assert_allclose(h.B_deepseek, 0.2920 * np.array([1e19, 1e21]) ** 0.3271)
     assert_allclose(h.L, compute_optimal(HOFFMANN, [1e19, 1e21]).L)
     assert_allclose(h.B_crit, 2.1e8 / h.L ** (1 / 0.21))
-    assert np.isnan(suggest_hyperparameters(1e20).B_crit[0])
+    assert np.isnan(suggest_hyperparameters(1e20).B_crit)
     with pytest.raises(AllocationError, match="`bcrit` needs the loss at each budget"):
         suggest_hyperparameters(1e20, bcrit="kaplan2020:B_crit")
     with pytest.raises(AllocationError, match="critical batch against the loss"):
@@ -433,7 +457,7 @@ def test_isoflop_needs_two_budgets_with_three_sizes():
     data = {k: v[:5] for k, v in data.items()}
     with pytest.raises(DegenerateDataError, match="1 budget"):
         isoflop(data, bootstrap=0)
-    with pytest.raises(AllocationError, match="'profile' parameter of isoflop"):
+    with pytest.raises(ValueError, match="'profile' parameter of isoflop must be one of"):
         isoflop(sweep(LAW, [1e18, 1e19])[0], profile="cubic")  # type: ignore[arg-type]
 
 
@@ -445,22 +469,108 @@ def curves(params: dict[str, float], sizes, steps: int = 40):
 
 
 def test_envelope_finds_the_chinchilla_exponent_on_dense_curves():
-    res = envelope(curves(LAW, np.geomspace(1e7, 1e10, 40)), n_grid=400, bootstrap=30)
+    res = envelope(curves(LAW, np.geomspace(1e7, 1e10, 40)), n_points=400, bootstrap=30)
     a = LAW["beta"] / (LAW["alpha"] + LAW["beta"])
     assert res.a == pytest.approx(a, abs=0.02)
     assert res.a_interval[0] <= res.a <= res.a_interval[1]
     assert np.all(np.diff(res.N) >= 0)
-    assert "EnvelopeResult" in repr(res)
+    # Every covered compute value is a point; only those where sizes compete set a.
+    assert res.used.any() and not res.used.all() and res.C.size == 400
+    assert_allclose(np.polyfit(np.log(res.C[res.used]), np.log(res.N[res.used]), 1)[0], res.a)
+    assert repr(res).startswith("Envelope (400 compute values, C)")
+    assert res.fit.law.name == "kaplan_c" and res.fit.n_obs == 400
+
+
+def test_envelope_with_one_size_or_none_has_no_size_law():
+    with pytest.warns(
+        FitWarning, match=r"fewer than two model sizes win .*\(1 size\(s\) in the table\)"
+    ):
+        one = envelope(curves(LAW, [1e8]))
+    assert np.isnan(one.a) and not one.used.any() and np.isfinite(one.fit.params["alpha_C"])
+    unnamed = curves(LAW, [1e8, 1e9])
+    unnamed = unnamed.assign(C=6 * unnamed["N"] * unnamed["D"]).drop(columns=["N", "D"])
+    res = envelope(unnamed, n_points=50)
+    assert np.isnan(res.N).all() and np.isnan(res.a) and set(res.run) == {"1e+08", "1e+09"}
 
 
 def test_envelope_errors():
-    with pytest.raises(DegenerateDataError, match="at least two model sizes"):
-        envelope(curves(LAW, [1e8]), bootstrap=0)
+    with pytest.raises(DegenerateDataError, match="no learning curves"):
+        envelope({"N": [1e8, 1e9], "D": [1e10, 1e10], "L": [3.0, 2.9]})
+    with pytest.raises(ValueError, match="'n_points' parameter of envelope must be an integer"):
+        envelope(curves(LAW, [1e8, 1e9]), n_points=2)
     bad = curves(LAW, [1e8, 1e9])
     bad["run"] = "one"
     bad = bad.assign(S=np.arange(len(bad)))
     with pytest.raises(AllocationError, match="run 'one' has rows with different N"):
         envelope(bad, bootstrap=0)
+
+
+def test_envelope_reads_batch_adjusted_compute_after_the_warmup():
+    frame = curves(LAW, [1e8, 1e9]).assign(S=lambda f: f["D"] / 1e6, B=1e6)
+    plain = envelope(frame, n_points=40)
+    adj = envelope(frame, n_points=40, bcrit=1e6)
+    assert (plain.compute, adj.compute) == ("C", "C_min")
+    assert_allclose(adj.C, plain.C / 2, rtol=1e-9)  # B = B_crit halves the compute (eq. 5.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)  # two sizes: no size law after the cut
+        late = envelope(frame, n_points=40, warmup_fraction=0.5)
+    assert late.C.min() > plain.C.min()
+
+
+def test_the_old_envelope_names_still_work_and_warn():
+    import powerlaw_lm.allocation as allocation
+    from powerlaw_lm.allocation import Envelope
+    from powerlaw_lm.allocation.envelopes import compute_envelope
+
+    frame = curves(LAW, [1e8, 1e9]).assign(S=lambda f: f["D"] / 1e6)
+    with pytest.warns(DeprecationWarning, match="use powerlaw_lm.allocation.envelope"):
+        old = compute_envelope(frame, n_points=30, warmup_fraction=0.0)
+    new = envelope(frame, n_points=30)
+    assert_allclose(old.L, new.L) and old.run == new.run
+    with pytest.warns(DeprecationWarning, match="EnvelopeResult is now Envelope"):
+        assert allocation.EnvelopeResult is Envelope
+    with pytest.warns(DeprecationWarning, match="'n_grid' is now 'n_points'"):
+        assert envelope(frame, n_grid=30).C.size == 30
+    with pytest.warns(DeprecationWarning, match="'table' is now 'data'"):
+        assert isoflop(table=sweep(LAW, [1e18, 1e19])[0]).C.size == 2
+
+
+# -- allocate --------------------------------------------------------------------------------
+def test_allocate_takes_the_routine_the_law_calls_for():
+    res = allocate(HOFFMANN, [1e21, 1e22])
+    assert isinstance(res, Allocation)
+    assert_allclose(res.N, compute_optimal(HOFFMANN, [1e21, 1e22]).N)
+    kap = allocate("kaplan2020:L_NS", 1e21, bcrit="kaplan2020:B_crit")
+    assert kap.N == kaplan_frontier("kaplan2020:L_NS", "kaplan2020:B_crit", 1e21).N
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        dc = allocate("muennighoff2023:L_ND", 9.26e21, U=25e9)
+    assert isinstance(dc, DataConstrainedAllocation) and dc.epochs > 1
+    inf = allocate(HOFFMANN, [1e21, 1e22], inference_tokens=1e12)
+    assert isinstance(inf, InferenceAllocation)
+    assert_allclose(inf.L, res.L) and np.all(inf.N < res.N)
+
+
+@pytest.mark.parametrize(
+    ("key", "options", "message"),
+    [
+        ("kaplan2020:L_NS", {}, "needs `bcrit`: add bcrit=kaplan2020:B_crit"),
+        ("muennighoff2023:L_ND", {}, "needs `U`: add U=25e9"),
+        (HOFFMANN, {"U": 1e10}, "`U` does not apply to the law 'chinchilla'"),
+        (HOFFMANN, {"bcrit": "kaplan2020:B_crit"}, "`bcrit` does not apply"),
+        ("muennighoff2023:L_ND", {"U": 1e10, "inference_tokens": 1e12}, "`inference_tokens`"),
+    ],
+)
+def test_allocate_names_what_a_law_needs_and_refuses(key, options, message):
+    with pytest.raises(AllocationError, match=message):
+        allocate(key, 1e21, **options)
+
+
+def test_intervals_default_to_90_percent_everywhere():
+    import inspect
+
+    for func in (compute_optimal, compute_for_loss, kaplan_frontier, isoflop, envelope, allocate):
+        assert inspect.signature(func).parameters["level"].default == 0.9, func.__name__
 
 
 # -- result objects --------------------------------------------------------------------------
@@ -500,6 +610,11 @@ def test_cli_allocate_kaplan_and_data_constrained(capsys):
     assert "epochs" in capsys.readouterr().out
     assert main(["allocate", "x.json", "--published", HOFFMANN, "--compute", "1e21"]) == 2
     assert "not both or neither" in capsys.readouterr().err
+    assert (
+        main(["allocate", "--published", HOFFMANN, "--compute", "1e21", "--unique-tokens", "1e10"])
+        == 2
+    )
+    assert "`--unique-tokens` does not apply to the law 'chinchilla'" in capsys.readouterr().err
 
 
 def test_cli_isoflop_prints_and_plots(tmp_path, capsys):

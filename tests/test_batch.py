@@ -27,10 +27,10 @@ from powerlaw_lm.batch import (
     fit_tradeoff,
     noise_scale,
     steps_to_target,
-    synthetic_sweep,
     tradeoff_law,
 )
 from powerlaw_lm.cli import main
+from powerlaw_lm.datasets import synthetic_sweep
 from powerlaw_lm.exceptions import DegenerateDataError, FitWarning, RunTableError
 from powerlaw_lm.fitting.results import FitResult
 from powerlaw_lm.records import RunTable
@@ -80,12 +80,26 @@ def test_adjustments_take_a_fit_of_bcrit_and_need_its_loss() -> None:
 
 
 def test_adjustments_refuse_bad_inputs() -> None:
-    with pytest.raises(ValueError, match=r"adjust_steps: `S` must be non-negative"):
+    with pytest.raises(ValueError, match=r"'S' parameter of adjust_steps must be non-negative"):
         adjust_steps(-1.0, 1024.0, 1e3)
-    with pytest.raises(ValueError, match=r"adjust_compute: `B` must be positive"):
+    with pytest.raises(ValueError, match=r"'B' parameter of adjust_compute must be positive"):
         adjust_compute(1e15, 0.0, 1e3)
-    with pytest.raises(ValueError, match=r"`bcrit` must be positive and finite \(tokens\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"'bcrit' parameter of adjust_examples must be positive and finite \(tok",
+    ):
         adjust_examples(1e6, 1024.0, [1e3, np.nan])
+
+
+def test_adjustments_of_scalars_are_floats() -> None:
+    # Scalar in, scalar out: float() works, and arrays keep their broadcast shape.
+    for adjust in (adjust_steps, adjust_examples, adjust_compute):
+        value = adjust(2000.0, 1e6, 1e6)
+        assert type(value) is float and float(value) == 1000.0
+        assert adjust([2000.0], 1e6, 1e6).shape == (1,)
+        assert adjust(2000.0, [[1e6, 2e6]], 1e6).shape == (1, 2)
+    law = published.get("kaplan2020:B_crit")
+    assert type(float(adjust_compute(6e18, 2**19, law, L=3.0))) is float
 
 
 # -- steps to a target -------------------------------------------------------------------
@@ -113,7 +127,9 @@ def test_steps_to_target_refuses_a_run_that_changes_its_batch_size() -> None:
     frame.loc[1, "B"] = 2048.0
     with pytest.raises(ValueError, match=r"run 'a' changes its B during training.*one run per"):
         steps_to_target(frame, [2.5])
-    with pytest.raises(ValueError, match=r"`targets` must be one or more positive"):
+    with pytest.raises(
+        ValueError, match=r"'targets' parameter of steps_to_target must be one or more"
+    ):
         steps_to_target(frame.iloc[:1], [])
 
 
@@ -233,7 +249,10 @@ def test_runs_that_contradict_the_tradeoff_are_named_and_kept() -> None:
         warnings.simplefilter("error", FitWarning)
         clean = synthetic_sweep(B_star=B_STAR, alpha_B=ALPHA_B)
         assert not fit_critical_batch(clean, targets=targets).inconsistent
-    with pytest.raises(ValueError, match="`max_step_excess` must be a number of at least 1"):
+    with pytest.raises(
+        ValueError,
+        match="'max_step_excess' parameter of fit_critical_batch must be a number of at",
+    ):
         fit_critical_batch(clean, max_step_excess=0.5)
 
 
@@ -247,7 +266,9 @@ def test_fit_critical_batch_says_what_it_needs() -> None:
         fit_critical_batch(sweep)
     with pytest.raises(ValueError, match=r"must be 'auto' or a list of losses\. Got 'all'"):
         fit_critical_batch(sweep, targets="all")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"`min_runs` must be an integer of at least 3"):
+    with pytest.raises(
+        ValueError, match=r"'min_runs' parameter of fit_critical_batch must be an integer >= 3"
+    ):
         fit_critical_batch(sweep, min_runs=2)
 
 
@@ -261,6 +282,50 @@ def test_sweeps_are_split_by_model_size() -> None:
     # One law for both sizes: B_crit depends on the loss only (Kaplan et al. Sec. 5.1).
     assert res.B_star == pytest.approx(B_STAR, rel=0.05)
     assert res.alpha_B == pytest.approx(ALPHA_B, rel=0.05)
+
+
+def test_old_table_keyword_still_works_with_a_warning() -> None:
+    sweep = synthetic_sweep(SIZES, B_star=B_STAR, alpha_B=ALPHA_B)
+    new = fit_critical_batch(sweep, targets=TARGETS[:3], warmup_fraction=0.0)
+    with pytest.warns(DeprecationWarning, match="'table' is now 'data'"):
+        old = fit_critical_batch(table=sweep, targets=TARGETS[:3], warmup_fraction=0.0)
+    assert old.B_star == new.B_star
+    with pytest.warns(DeprecationWarning, match="'table' is now 'data'"):
+        pts = steps_to_target(table=sweep, targets=[3.0])
+    assert pts.equals(steps_to_target(sweep, [3.0]))
+    with pytest.warns(DeprecationWarning, match="'table' is now 'data'"):
+        noise = compare_noise_scale(table=sweep, result=new)
+    assert noise.equals(compare_noise_scale(sweep, new))
+
+
+def test_synthetic_sweep_moved_to_datasets_and_still_resolves_here() -> None:
+    import powerlaw_lm.batch as batch
+
+    assert batch.synthetic_sweep is synthetic_sweep
+    assert synthetic_sweep.__module__ == "powerlaw_lm.datasets"
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        batch.no_such_name  # noqa: B018
+    with pytest.raises(ValueError, match=r"'batch_sizes' parameter of synthetic_sweep"):
+        synthetic_sweep([1024.0, 0.0])
+
+
+def test_pooled_intervals_use_the_pooled_variance() -> None:
+    # fit_critical_batch gives every trade-off one residual variance, pooled over all of
+    # them; with_variance recomputes a trade-off's intervals from such a variance.
+    sweep = synthetic_sweep(SIZES, B_star=B_STAR, alpha_B=ALPHA_B, noise=0.002, seed=1)
+    res = fit_critical_batch(sweep, targets=TARGETS, warmup_fraction=0.0)
+    dof = sum(t.n_runs - 2 for t in res.tradeoffs)
+    s2 = sum(t.rss for t in res.tradeoffs) / dof
+    t0 = res.tradeoffs[0]
+    alone = fit_tradeoff(t0.B, t0.S, weights=t0.weights, L=t0.L, group=t0.group)
+    assert alone.B_crit == pytest.approx(t0.B_crit, rel=1e-12)
+    assert alone.B_crit_ci != t0.B_crit_ci
+    pooled = alone.with_variance(s2, dof)
+    assert_allclose(pooled.B_crit_ci, t0.B_crit_ci, rtol=1e-9)
+    assert pooled.var_log_B_crit == pytest.approx(t0.var_log_B_crit, rel=1e-9)
+    # More variance, wider interval.
+    wide = alone.with_variance(4 * s2, dof)
+    assert wide.B_crit_ci[1] / wide.B_crit_ci[0] > pooled.B_crit_ci[1] / pooled.B_crit_ci[0]
 
 
 # -- the gradient noise scale -------------------------------------------------------------

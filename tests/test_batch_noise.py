@@ -76,9 +76,13 @@ def test_estimates_are_exact_on_expected_norms() -> None:
 
 
 def test_bad_batch_sizes_are_refused_with_the_fix() -> None:
-    with pytest.raises(ValueError, match=r"0 < `b_small` < `b_big`.*Pass the smaller batch first"):
+    with pytest.raises(
+        ValueError,
+        match=r"'b_small' parameter of noise_scale_estimates must be positive and below 'b_big'\. "
+        r"Got 64 instead\. 'b_big' is 8: pass the smaller batch first",
+    ):
         noise_scale_estimates(1.0, 0.5, 64, 8)
-    with pytest.raises(ValueError, match="0 < `b_small`"):
+    with pytest.raises(ValueError, match="'b_small' parameter of noise_scale_estimates"):
         noise_scale_estimates(1.0, 0.5, 0, 8)
 
 
@@ -90,5 +94,13 @@ def test_b_simple_is_nan_until_the_true_gradient_is_resolved() -> None:
 def test_ema() -> None:
     assert ema(None, 5.0) == 5.0
     assert ema(4.0, 0.0, decay=0.75) == 3.0
-    with pytest.raises(ValueError, match=r"`decay` must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"'decay' parameter of ema must be a number in \[0, 1\)"):
         ema(1.0, 2.0, decay=1.0)
+
+
+def test_scalars_in_give_floats_out() -> None:
+    # numpy's convention: float() works on every scalar result, and they are Python floats.
+    G2, tr = noise_scale_estimates(4.0, 2.5, 4, 16)
+    assert type(G2) is float and type(tr) is float
+    assert type(b_simple(2.0, 8.0)) is float and float(b_simple(2.0, 8.0)) == 4.0
+    assert b_simple([2.0], [8.0]).shape == (1,)

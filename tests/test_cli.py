@@ -89,3 +89,31 @@ def test_console_script_runs():
         [sys.executable, "-m", "powerlaw_lm.cli", "--version"], capture_output=True, text=True
     )
     assert proc.returncode == 0 and "powerlaw-lm" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "func", "options"),
+    [
+        ("isoflop", ["runs.csv"], "powerlaw_lm.allocation:isoflop", ["level", "bootstrap", "seed"]),
+        ("allocate", ["--compute", "1e21"], "powerlaw_lm.allocation:allocate", ["level"]),
+        ("fit", ["runs.csv"], "powerlaw_lm.fitting:fit", ["loss", "delta", "bootstrap", "seed"]),
+        (
+            "batch",
+            ["runs.csv"],
+            "powerlaw_lm.batch:fit_critical_batch",
+            ["by", "level", "min_runs", "n_targets", "warmup_fraction", "max_step_excess"],
+        ),
+    ],
+)
+def test_defaults_are_the_librarys(command, args, func, options):
+    import argparse
+    import importlib
+    import inspect
+
+    module_name, _, name = func.partition(":")
+    library = getattr(importlib.import_module(module_name), name)
+    parser = argparse.ArgumentParser()
+    importlib.import_module(f"powerlaw_lm.cli.{command}").add_arguments(parser)
+    parsed = vars(parser.parse_args(args))
+    for option in options:
+        assert parsed[option] == inspect.signature(library).parameters[option].default, option

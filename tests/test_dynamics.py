@@ -17,9 +17,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 from powerlaw_lm import datasets, published
+from powerlaw_lm.allocation import envelope
 from powerlaw_lm.batch import adjust_steps, fit_critical_batch
 from powerlaw_lm.dynamics import (
-    compute_envelope,
     data_to_avoid_overfitting,
     early_stopping_step,
     fit_learning_curves,
@@ -68,9 +68,9 @@ def test_skip_warmup_keeps_the_last_nine_tenths_of_each_run() -> None:
     # With the planned length, b's rows before step 200 go, though b stopped at 1000.
     planned = skip_warmup(frame, total_steps="total_steps")
     assert planned["S"].tolist() == [10.0, 50.0, 100.0, 1000.0]
-    assert len(skip_warmup(frame, fraction=0.0)) == 7
-    with pytest.raises(ValueError, match=r"skip_warmup: `fraction` must lie in \[0, 1\); got 1"):
-        skip_warmup(frame, fraction=1)
+    assert len(skip_warmup(frame, warmup_fraction=0.0)) == 7
+    with pytest.raises(ValueError, match=r"'warmup_fraction' parameter of skip_warmup must be"):
+        skip_warmup(frame, warmup_fraction=1)
 
 
 # -- L(N, S_min), eq. 1.6 -----------------------------------------------------------------
@@ -112,6 +112,29 @@ def test_learning_curves_need_several_model_sizes() -> None:
         fit_learning_curves(one, warmup_fraction=0.0)
 
 
+def test_learning_curves_take_data_first_and_a_default_seed() -> None:
+    curves = _kaplan_curves(noise=0.005, seed=2)
+    with pytest.warns(DeprecationWarning, match="'table' is now 'data'"):
+        old = fit_learning_curves(table=curves, warmup_fraction=0.0)
+    new = fit_learning_curves(data=curves, warmup_fraction=0.0)
+    assert old.params == new.params
+    # seed=0 by default: the same bootstrap twice, without passing a seed.
+    a = fit_learning_curves(curves, warmup_fraction=0.0, bootstrap=5)
+    b = fit_learning_curves(curves, warmup_fraction=0.0, bootstrap=5)
+    assert a.ci() == b.ci()
+
+
+def test_scalars_in_give_floats_out() -> None:
+    for value in (
+        overfitting(1e9, 2e10),
+        data_to_avoid_overfitting(1e9),
+        early_stopping_step(1e9, 2.2e10),
+        adjust_steps(1e4, 2**19, 2**20),
+    ):
+        assert type(value) is float and float(value) > 0
+    assert overfitting([1e9], [2e10]).shape == (1,)
+
+
 # -- overfitting and early stopping, eqs. 4.2-4.4 and 5.7 ------------------------------------
 def test_overfitting_of_a_chinchilla_law() -> None:
     # L(N, inf) = E + A/N^alpha, so delta L = B D^-beta / (E + A N^-alpha) (eq. 4.2).
@@ -131,7 +154,7 @@ def test_overfitting_refuses_laws_and_inputs_it_cannot_use() -> None:
         overfitting(1e9, 1e10, fit=published.get("kaplan2020:L_N"))
     with pytest.raises(ValueError, match=r"`threshold` is the tolerated relative rise"):
         data_to_avoid_overfitting(1e9, threshold=-0.02)
-    with pytest.raises(ValueError, match=r"overfitting: `D` must be positive"):
+    with pytest.raises(ValueError, match=r"'D' parameter of overfitting must be positive"):
         overfitting(1e9, 0.0)
 
 
@@ -154,7 +177,7 @@ def test_early_stopping_step_meets_the_overfitting_gap() -> None:
 def test_compute_envelope_takes_the_best_run_at_each_budget() -> None:
     curves = _kaplan_curves(bcrit=2.0**19)
     curves["C"] = 6 * curves["N"] * curves["S"] * curves["B"]
-    env = compute_envelope(curves, n_points=25, warmup_fraction=0.0)
+    env = envelope(curves, n_points=25, warmup_fraction=0.0)
     assert env.compute == "C" and env.fit.law.name == "kaplan_c"
     # Each point is the lowest of the runs that cover that budget (log-log interpolation).
     for c, low in zip(env.C, env.L):
@@ -169,11 +192,11 @@ def test_compute_envelope_takes_the_best_run_at_each_budget() -> None:
     assert np.all(np.diff(env.L) < 0)
     assert 0 < env.fit.params["alpha_C"] < 0.2
     # Batch-adjusted: B = B_crit halves the compute (eq. 5.5) and the envelope moves left.
-    adj = compute_envelope(curves, bcrit=2.0**19, n_points=25, warmup_fraction=0.0)
+    adj = envelope(curves, bcrit=2.0**19, n_points=25, warmup_fraction=0.0)
     assert adj.compute == "C_min"
     assert_allclose(adj.C, env.C / 2, rtol=1e-9)
-    with pytest.raises(ValueError, match=r"`n_points` must be an integer >= 3"):
-        compute_envelope(curves, n_points=2)
+    with pytest.raises(ValueError, match=r"'n_points' parameter of \w+ must be an integer >= 3"):
+        envelope(curves, n_points=2)
 
 
 def test_compute_envelope_leaves_out_budgets_no_run_covers() -> None:
@@ -185,13 +208,13 @@ def test_compute_envelope_leaves_out_budgets_no_run_covers() -> None:
             pd.DataFrame({"run": "large", "S": S, "C": 1e14 * S, "L": 3.0 * S**-0.1}),
         ]
     )
-    env = compute_envelope(frame, n_points=20, warmup_fraction=0.0)
+    env = envelope(frame, n_points=20, warmup_fraction=0.0)
     assert np.all(np.isfinite(env.L)) and 3 <= len(env.C) < 20
     gap = (env.C > 1e12 * (1 + 1e-9)) & (env.C < 1e15 * (1 - 1e-9))
     assert not gap.any()
     assert set(env.run) == {"small", "large"}
     with pytest.raises(ValueError, match=r"cover only 2 of the 3 compute budgets"):
-        compute_envelope(frame, n_points=3, warmup_fraction=0.0)
+        envelope(frame, n_points=3, warmup_fraction=0.0)
 
 
 # -- L(T), Fig. 20 -----------------------------------------------------------------------
@@ -396,3 +419,15 @@ def test_misfitting_learning_curves() -> None:
     print(report)
     assert res.converged, report
     assert res.rmse_log < np.sqrt(2) * scatter, report
+
+
+def test_compute_envelope_is_a_deprecated_alias_with_its_old_defaults() -> None:
+    from powerlaw_lm.dynamics import compute_envelope
+
+    curves = _kaplan_curves(bcrit=2.0**19)
+    curves["C"] = 6 * curves["N"] * curves["S"] * curves["B"]
+    with pytest.warns(DeprecationWarning, match="envelope"):
+        old = compute_envelope(curves)
+    new = envelope(curves, n_points=30, warmup_fraction=0.1)
+    assert_allclose(old.C, new.C)
+    assert_allclose(old.L, new.L)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import lmfit
 import numpy as np
@@ -12,7 +13,7 @@ from numpy.testing import assert_allclose
 
 import powerlaw_lm as pl
 from powerlaw_lm.exceptions import DegenerateDataError, FitWarning
-from powerlaw_lm.fitting import fit
+from powerlaw_lm.fitting import FitProblem, fit
 from powerlaw_lm.fitting.results import FitResult
 
 from .conftest import synthetic_chinchilla
@@ -39,8 +40,8 @@ def test_objective_is_the_sum_not_the_mean():
 def test_never_beaten_by_any_start_of_the_grid():
     df = synthetic_chinchilla(2, noise=0.01, n_points=60)
     res = fit(df, "chinchilla")
-    obj, _par, _ = res.problem
-    assert obj.values(res.law.start_grid()).min() >= res.objective
+    assert res.problem.loss_value(res.law.start_grid()).min() >= res.objective
+    assert res.problem.loss_value(res.theta) == res.objective
 
 
 def test_squared_loss_matches_least_squares_in_log_space():
@@ -156,8 +157,9 @@ def _tie_none() -> lmfit.Parameters:
     ("kwargs", "match"),
     [
         ({"loss": "hubr"}, r"The 'loss' parameter of fit must be one of .*Got 'hubr' instead"),
-        ({"delta": 0}, "`delta` must be a positive number"),
-        ({"bootstrap": -1}, "`bootstrap` must be a non-negative integer"),
+        ({"delta": 0}, r"The 'delta' parameter of fit must be positive and finite\. Got 0"),
+        ({"tau": 1.5}, r"The 'tau' parameter of fit must be a number in \(0, 1\)"),
+        ({"bootstrap": -1}, r"The 'bootstrap' parameter of fit must be an integer >= 0"),
         ({"starts": "random"}, "The 'starts' parameter of fit must be one of"),
         ({"weights": [1.0, 2.0]}, r"`weights` must have shape \(30,\)"),
         ({"starts": np.zeros((2, 3))}, "`starts` must have 5 columns"),
@@ -270,3 +272,56 @@ def test_a_term_that_runs_off_to_zero_warns_by_name():
     L = (8.8e13 / N) ** 0.076 * (1 + 0.0 * D)
     with pytest.warns(FitWarning, match="ran off to zero or infinity"):
         fit({"N": N, "D": D, "L": L}, "chinchilla")
+
+
+def test_scalar_in_scalar_out():
+    res = fit(synthetic_chinchilla(23, n_points=40), "chinchilla")
+    value = res.predict(N=1e9, D=2e10)
+    assert np.ndim(value) == 0
+    assert float(res.predict(N=1e9, D=2e10)) == res.law.predict(res.params, N=1e9, D=2e10)[0]
+    assert res.predict(N=[1e9, 1e10], D=2e10).shape == (2,)
+    N, D = np.array([[1e9], [1e10]]), np.array([2e10, 2e11, 2e12])
+    grid = res.predict(N=N, D=D)
+    assert grid.shape == (2, 3)
+    assert grid[1, 2] == pytest.approx(float(res.predict(N=1e10, D=2e12)), rel=1e-15)
+    band = res.predict(N=1e9, D=2e10, interval=True)
+    assert band.level == 0.9 and band.method == "delta"
+    assert np.ndim(band.lower) == 0 and band.lower < band.value < band.upper
+    assert res.predict(N=N, D=D, interval=0.5).upper.shape == (2, 3)
+    hoffmann = pl.published.get("hoffmann2022:L_ND")
+    assert float(hoffmann.predict(N=7e10, D=1.4e12)) == pytest.approx(1.92085, abs=5e-6)
+
+
+def test_the_result_refers_to_its_typed_problem():
+    df = synthetic_chinchilla(24, noise=0.01, n_points=40)
+    df["run"] = np.repeat([f"r{i}" for i in range(8)], 5)
+    res = fit(df, "chinchilla", loss="squared", groups="run")
+    p = res.problem
+    assert isinstance(p, FitProblem)
+    assert (p.loss, p.n_obs, p.free, p.ties) == ("squared", 40, (0, 1, 2, 3, 4), ())
+    assert np.array_equal(p.groups, np.repeat(np.arange(8), 5))
+    assert_allclose(np.exp(p.logy), df["L"], rtol=1e-15)
+    # The data are stored once: `data` is a view of the problem's arrays.
+    assert res.data["N"] is p.X["N"] and res.data["logy"] is p.logy
+    assert_allclose(p.residuals(res.theta), res.residuals, rtol=0, atol=0)
+    assert res.problem.data_ranges["N"] == (df["N"].min(), df["N"].max())
+
+
+def test_a_scale_that_ran_off_to_infinity_still_prints():
+    # A flat loss: kaplan_n's L = (N_c/N)^alpha_N drives alpha_N -> 0 and N_c -> inf. Where
+    # the search stops depends on the engine, so the test puts log N_c past float's range.
+    N = np.geomspace(1e6, 1e9, 12)
+    L = 3.0 * np.exp(np.random.default_rng(0).normal(0, 1e-3, 12))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        res = fit({"N": N, "L": L}, "kaplan_n")
+    assert res.cov_theta is not None
+    theta = np.array([res.theta[0], 800.0])
+    draws = np.array([theta, theta + 1.0])
+    for ran_off in (replace(res, theta=theta), replace(res, theta=theta, draws=draws)):
+        assert ran_off.params["N_c"] == np.inf and not np.isfinite(ran_off.stderr["N_c"])
+        assert not np.isfinite(ran_off.cov[1, 1])
+        text = str(ran_off)
+        assert "N_c" in text and "inf" in text
+        assert "inf" in repr(ran_off) and "<table" in ran_off._repr_html_()
+    assert replace(res, theta=theta).ci(method="wald")["N_c"][1] == np.inf

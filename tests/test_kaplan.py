@@ -35,7 +35,7 @@ def test_fits_and_points(sweep):
     assert len(fig1.by_size) == 5 and fig1.by_size["N"].is_monotonic_increasing
     # The longest runs are close to converged: L(N)'s exponent approaches alpha_N = 0.077.
     assert fig1.fit_N.params["alpha_N"] == pytest.approx(0.077, abs=0.01)
-    # L(C) is fitted to the envelope's points (dynamics.compute_envelope, tested there).
+    # L(C) is fitted to the envelope's points (allocation.envelope, tested in test_allocation).
     env = fig1.envelope
     assert fig1.fit_C is env.fit and fig1.fit_C.n_obs == len(env.C) == 30
     assert fig1.to_frame().loc["L(C)", "points"] == 30
@@ -45,7 +45,10 @@ def test_fits_and_points(sweep):
 
 
 def test_warmup_share_is_skipped(sweep):
-    fig1 = figure1(sweep, skip_fraction=0.5)
+    fig1 = figure1(sweep, warmup_fraction=0.5)
+    with pytest.warns(DeprecationWarning, match="'skip_fraction' is now 'warmup_fraction'"):
+        old = figure1(sweep, skip_fraction=0.5)
+    assert old.fit_C.params == fig1.fit_C.params
     frame = sweep.to_frame()
     last = frame.groupby("run")["S"].max()
     kept = fig1.curves.merge(frame[["run", "C", "S"]], on=["run", "C"])

@@ -219,3 +219,11 @@ def test_an_lmfit_model_needs_free_parameters_with_starts() -> None:
         get_law(bare)
     with pytest.raises(TypeError, match="must be a registered name, a ScalingLaw or an lmfit"):
         get_law(3.0)  # type: ignore[arg-type]
+
+
+def test_bnsl_needs_at_least_one_break() -> None:
+    with pytest.raises(ValueError) as info:
+        get_law("bnsl", n_breaks=0)
+    assert str(info.value) == (
+        "The 'n_breaks' parameter of get_law('bnsl') must be an integer >= 1. Got 0 instead."
+    )

@@ -26,6 +26,7 @@ def test_published_fits_round_trip(key: str) -> None:
     res = published.get(key)
     back = _roundtrip(res)
     assert back.params == res.params and back.law.name == res.law.name
+    assert back.provenance == res.provenance and back.citation == res.citation
     X = {v: np.array([1e8, 1e10]) for v in res.law.variables}
     np.testing.assert_array_equal(back.predict(**X), res.predict(**X))
     # Still read-only after the trip.
@@ -40,6 +41,7 @@ def test_a_fit_with_bootstrap_draws_round_trips() -> None:
     back = _roundtrip(res)
     assert back.params == res.params
     assert back.ci(0.9) == res.ci(0.9)
+    assert back.problem.loss == "squared" and np.array_equal(back.data["N"], res.data["N"])
     np.testing.assert_array_equal(back.draws, res.draws)
 
 

@@ -24,11 +24,17 @@ from matplotlib.collections import PathCollection, PolyCollection
 from matplotlib.figure import Figure
 from numpy.testing import assert_allclose
 
-from powerlaw_lm import published
+from powerlaw_lm import plotting, published
 from powerlaw_lm.exceptions import ExtrapolationWarning
 from powerlaw_lm.fitting import fit
 from powerlaw_lm.fitting.results import FitResult
-from powerlaw_lm.plotting import plot_fit, plot_laws
+from powerlaw_lm.plotting import (
+    plot_fit,
+    plot_frontiers,
+    plot_laws,
+    plot_learning_curves,
+    plot_loss_contours,
+)
 
 HOFFMANN = {"A": 406.4, "B": 410.7, "E": 1.69, "alpha": 0.34, "beta": 0.28}
 SIZES = np.geomspace(1e7, 3e9, 6)
@@ -105,7 +111,7 @@ def test_data_and_residuals_are_the_fits(grid_fit: FitResult) -> None:
 
 
 def test_band_is_the_prediction_interval(grid_fit: FitResult) -> None:
-    fig = plot_fit(grid_fit, interval=0.5, residuals=False)
+    fig = plot_fit(grid_fit, level=0.5, residuals=False)
     ax = fig.axes[0]
     line, band = ax.get_lines()[0], bands(ax)[0]
     x = np.asarray(line.get_xdata())
@@ -113,7 +119,7 @@ def test_band_is_the_prediction_interval(grid_fit: FitResult) -> None:
     verts = band.get_paths()[0].vertices
     assert verts[:, 1].min() == pytest.approx(pred.lower.min())
     assert verts[:, 1].max() == pytest.approx(pred.upper.max())
-    assert len(bands(plot_fit(grid_fit, interval=None).axes[0])) == 0
+    assert len(bands(plot_fit(grid_fit, level=None).axes[0])) == 0
 
 
 def test_more_values_than_curves_are_binned(grid_fit: FitResult) -> None:
@@ -148,7 +154,7 @@ def test_into_given_axes(grid_fit: FitResult) -> None:
 
 
 def test_result_plot_delegates(grid_fit: FitResult) -> None:
-    fig = grid_fit.plot(residuals=False, interval=None)
+    fig = grid_fit.plot(residuals=False, level=None)
     assert len(fig.axes) == 1 and len(fig.axes[0].get_lines()) == 3
 
 
@@ -283,3 +289,132 @@ def test_import_does_not_load_matplotlib() -> None:
     code = "import sys, powerlaw_lm.plotting; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# -- every figure takes `ax=` and returns its Figure ---------------------------------------
+def _figure_inputs() -> dict[str, tuple[object, dict[str, object], int]]:
+    """Each plot function's result argument, its options, and how many Axes it draws into."""
+    from powerlaw_lm.allocation import isoflop
+    from powerlaw_lm.allocation.kaplan import figure1
+    from powerlaw_lm.batch import fit_critical_batch, synthetic_sweep
+    from powerlaw_lm.datasets import load
+    from powerlaw_lm.dynamics import fit_learning_curves
+
+    C = np.repeat([1e18, 1e19, 1e20], 7)
+    N = np.concatenate([np.geomspace(0.1, 10, 7) * 0.2 * c**0.45 for c in (1e18, 1e19, 1e20)])
+    iso = isoflop({"N": N, "C": C, "L": 1.7 + 400 * N**-0.34 + 410 * (C / (6 * N)) ** -0.28})
+    sizes, steps = np.meshgrid([1e5, 1e6], np.geomspace(10, 1e4, 8))
+    curves = pd.DataFrame(
+        {"run": sizes.ravel().astype(str), "N": sizes.ravel(), "S": steps.ravel(),
+         "L": 2 * (1e8 / sizes.ravel()) ** 0.08 + (300 / steps.ravel()) ** 0.5}
+    ).sort_values(["run", "S"])  # fmt: skip
+    hoffmann = published.get("hoffmann2022:L_ND")
+    return {
+        "plot_fit": (published.get("kaplan2020:L_N"), {}, 1),
+        "plot_laws": ([published.get("kaplan2020:L_N")], {}, 1),
+        "plot_critical_batch": (fit_critical_batch(synthetic_sweep()), {}, 1),
+        "plot_tradeoff": (fit_critical_batch(synthetic_sweep()), {}, 1),
+        "plot_learning_curves": (fit_learning_curves(curves, warmup_fraction=0.0), {}, 1),
+        "plot_isoflop": (iso, {}, 2),
+        "plot_frontiers": ({"Chinchilla": hoffmann}, {"C_range": (1e20, 1e23)}, 2),
+        "plot_loss_contours": (hoffmann, {"N_range": (1e8, 1e11), "D_range": (1e9, 1e13)}, 1),
+        "plot_figure1": (figure1(load("calibration")), {}, 3),
+    }
+
+
+@pytest.fixture(scope="module")
+def figure_inputs() -> dict[str, tuple[object, dict[str, object], int]]:
+    return _figure_inputs()
+
+
+@pytest.mark.parametrize("name", sorted(plotting.__all__))
+def test_every_figure_draws_into_given_axes(
+    name: str, figure_inputs: dict[str, tuple[object, dict[str, object], int]]
+) -> None:
+    func = getattr(plotting, name)
+    result, options, n = figure_inputs[name]
+    fig, axes = plt.subplots(1, n, squeeze=False)
+    given = list(axes[0])
+    assert func(result, ax=given if n > 1 else given[0], **options) is fig
+    # Drawn into the caller's axes; the only axes added are colour bars.
+    assert all(ax.get_lines() or ax.collections for ax in given)
+    assert all(ax in given or ax.get_label() == "<colorbar>" for ax in fig.axes)
+    assert isinstance(func(result, **options), Figure)
+
+
+@pytest.mark.parametrize("name", ["plot_isoflop", "plot_frontiers", "plot_figure1"])
+def test_wrong_number_of_axes_says_how_many(
+    name: str, figure_inputs: dict[str, tuple[object, dict[str, object], int]]
+) -> None:
+    result, options, _ = figure_inputs[name]
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match=rf"{name}: `ax` must be .*; got 1 item\(s\)"):
+        getattr(plotting, name)(result, ax=ax, **options)
+
+
+# -- figures draw results; they compute nothing of their own --------------------------------
+@pytest.mark.filterwarnings("ignore::powerlaw_lm.exceptions.ExtrapolationWarning")
+def test_loss_contours_draw_a_given_frontier(monkeypatch: pytest.MonkeyPatch) -> None:
+    import powerlaw_lm.allocation as allocation
+
+    hoffmann = published.get("hoffmann2022:L_ND")
+    frontier = allocation.compute_optimal(hoffmann, np.geomspace(1e19, 1e24, 40))
+    budgets = [1e20, 1e22]
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("plot_loss_contours computed a frontier it was given")
+
+    monkeypatch.setattr(allocation, "compute_optimal", refuse)
+    fig = plot_loss_contours(
+        hoffmann, frontier=frontier, N_range=(1e8, 1e11), D_range=(1e9, 1e13), budgets=budgets
+    )
+    ax = fig.axes[0]
+    line = ax.get_lines()[0]
+    assert_allclose(line.get_xdata(), frontier.N)
+    assert_allclose(line.get_ydata(), frontier.D)
+    # The optimum of each isoFLOP line is read off the frontier; Chinchilla's is a power law
+    # in C, so reading it off in log-log space is exact.
+    monkeypatch.undo()
+    optimum = allocation.compute_optimal(hoffmann, budgets)
+    (points,) = [c for c in scatters(ax) if c.get_label().startswith("optimum")]
+    assert_allclose(points.get_offsets(), np.column_stack([optimum.N, optimum.D]), rtol=1e-9)
+
+
+def test_learning_curves_adjust_steps_only_when_asked() -> None:
+    from powerlaw_lm.batch import adjust_steps
+    from powerlaw_lm.dynamics import fit_learning_curves
+
+    sizes, steps = np.meshgrid([1e5, 1e6], np.geomspace(10, 1e4, 8))
+    curves = pd.DataFrame(
+        {"run": sizes.ravel().astype(str), "N": sizes.ravel(), "S": steps.ravel(), "B": 512.0,
+         "L": 2 * (1e8 / sizes.ravel()) ** 0.08 + (300 / steps.ravel()) ** 0.5}
+    ).sort_values(["run", "S"])  # fmt: skip
+    res = fit_learning_curves(curves, warmup_fraction=0.0)
+    as_given = plot_learning_curves(res, curves).axes[0].get_lines()[0]
+    first = curves[curves["run"] == curves["run"].iloc[0]]
+    assert_allclose(as_given.get_xdata(), first["S"])
+    adjusted = plot_learning_curves(res, curves, bcrit=1024.0).axes[0].get_lines()[0]
+    S_min = adjust_steps(first["S"].to_numpy(), 512.0, 1024.0, L=first["L"].to_numpy())
+    assert_allclose(adjusted.get_xdata(), S_min)
+    assert_allclose(S_min, first["S"] / 3)  # S / (1 + B_crit/B), B_crit = 2B
+
+
+# -- vocabulary: `level` for bands, old keywords warn --------------------------------------
+def test_old_keywords_still_work_and_warn(grid_fit: FitResult) -> None:
+    with pytest.warns(DeprecationWarning, match="'interval' is now 'level'"):
+        fig = plot_fit(grid_fit, interval=None, residuals=False)
+    assert len(bands(fig.axes[0])) == 0
+    curves = pd.DataFrame({"run": ["a"] * 4, "N": 1e6, "S": [10.0, 100, 1000, 10000],
+                           "L": [4.0, 3.5, 3.2, 3.1]})  # fmt: skip
+    kaplan_ns = published.get("kaplan2020:L_NS")
+    with pytest.warns(DeprecationWarning, match="'table' is now 'data'"):
+        fig = plot_learning_curves(kaplan_ns, table=curves)
+    assert_allclose(fig.axes[0].get_lines()[0].get_xdata(), curves["S"])
+
+
+@pytest.mark.parametrize("level", [0.0, 1.5, 90])
+def test_level_is_checked(grid_fit: FitResult, level: float) -> None:
+    with pytest.raises(ValueError, match=r"The 'level' parameter of plot_fit must be a number"):
+        plot_fit(grid_fit, level=level)
+    with pytest.raises(ValueError, match=r"The 'level' parameter of plot_frontiers"):
+        plot_frontiers({"x": grid_fit}, level=level)

@@ -12,7 +12,7 @@ import pytest
 
 from powerlaw_lm import published
 from powerlaw_lm.accounting import PF_DAY
-from powerlaw_lm.fitting.results import FitResult
+from powerlaw_lm.fitting import FitResult, Provenance
 
 # The keys the project's issue 2 (section 5) asks for, with the law each must use.
 REQUIRED = {
@@ -130,11 +130,30 @@ def test_besiroglu_keeps_its_errors_and_intervals() -> None:
     assert fit.stderr == pytest.approx(
         {"A": 124.52232, "B": 1293.28410, "E": 0.02566, "alpha": 0.01540, "beta": 0.02060}
     )
-    ci = fit.meta["ci95_bootstrap"]
+    assert fit.provenance.interval_level == 0.95
+    ci = fit.provenance.intervals
     assert ci["alpha"] == (0.317, 0.373)
     for name, (lo, hi) in ci.items():
         assert lo < fit.params[name] < hi
-    assert fit.meta["n_bootstrap"] == 4000
+    # The printed intervals are the 95% ones: asked at 95% they come back as printed; at
+    # another level they are rebuilt from the printed standard errors.
+    assert fit.ci(0.95) == dict(ci)
+    lo, hi = fit.ci()["alpha"]  # level 0.9
+    assert (lo, hi) == pytest.approx(
+        (0.34781 - 1.6449 * 0.0154, 0.34781 + 1.6449 * 0.0154), abs=1e-4
+    )
+    assert fit.summary().level == 0.95 and fit.summary(0.9).level == 0.9
+    assert fit.meta["n_bootstrap"] == 4000 and fit.meta["ci95_bootstrap"] == ci
+
+
+def test_provenance_is_typed() -> None:
+    fit = published.get("kaplan2020:L_ND")
+    p = fit.provenance
+    assert isinstance(p, Provenance)
+    assert (p.key, p.where) == ("kaplan2020:L_ND", "eq. 1.5 (= 4.1), Table 2")
+    assert p.source.startswith("Kaplan et al. 2020") and fit.citation == p.citation
+    assert fit.valid_range is p.valid_range and fit.units is p.units
+    assert fit.problem is None and fit.vary == (True,) * 4 and fit.n_obs == 0
 
 
 def test_grid_fit_carries_its_objective() -> None:

@@ -129,27 +129,87 @@ def test_zero_steps_are_allowed_but_a_derived_zero_D_is_not() -> None:
     )
 
 
-def test_repeated_run_and_step_is_named() -> None:
+def test_a_conflicting_repeat_of_run_and_step_names_both_rows() -> None:
     df = curves()
     df.loc[2, "S"] = 20
     msg = error_of(df)
-    assert (
-        "columns 'run', 'S': 1 row repeats the (run, S) pair of an earlier row: "
-        "row 2 (run 'a', S = 20). Each evaluation must appear once: drop the repeats "
-        "(df.drop_duplicates(['run', 'S'])) or give a restarted run its own run id."
-    ) in msg
-    assert "training order" not in msg
+    assert msg == (
+        "RunTable: 1 problem found.\n"
+        " - columns 'run', 'S': 1 row repeats the (run, S) pair of an earlier row with "
+        "different values: row 2 (run 'a', S = 20, L = 3.3 against 3.6 in row 1). Each "
+        "evaluation must appear once: drop the wrong rows, or give a restarted run its own "
+        "run id."
+    )
+    # The same loss but another N is a conflict too, told by the column that differs.
+    df = curves()
+    df.loc[6] = ["a", 20.0, 512.0, 2e6, 3.6, 1e-3]
+    assert "row 6 (run 'a', S = 20, N = 2e+06 against 1e+06 in row 1)" in error_of(df)
 
 
-def test_steps_must_increase_within_a_run() -> None:
-    df = curves().iloc[[0, 2, 1, 3, 4, 5]]
-    msg = error_of(df)
+def test_an_exact_repeat_is_dropped_and_said() -> None:
+    df = pd.concat([curves(), curves().iloc[[1]]], ignore_index=True)
+    table = RunTable(df)
+    assert len(table) == 6
+    pd.testing.assert_frame_equal(table.to_frame(), RunTable(curves()).to_frame())
     assert (
-        "column 'S': 1 row is out of training order (S smaller than in the run's previous "
-        "row): row 2 (run 'a', S = 20 after 40). Rows of a run must be in training order"
-    ) in msg
-    # Runs may interleave: order is checked within each run, not across runs.
-    assert len(RunTable(curves().iloc[[0, 3, 1, 4, 2, 5]])) == 6
+        table.derived["rows"]
+        == "sorted by (run, S); 1 repeated row dropped (same run, S and values)"
+    )
+
+
+def shuffled_curves(rng: np.random.Generator) -> pd.DataFrame:
+    """The rows of :func:`curves` in a random order in which some run is out of order."""
+    while True:
+        order = rng.permutation(6)
+        if np.any(np.diff(order[order < 3]) < 0) or np.any(np.diff(order[order >= 3]) < 0):
+            return curves().iloc[order]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rows_in_any_order_are_sorted_by_run_and_step(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    table = RunTable(shuffled_curves(rng))
+    pd.testing.assert_frame_equal(table.to_frame(), RunTable(curves()).to_frame())
+    assert table.derived["rows"] == "sorted by (run, S)"
+    assert "RunTable: 6 rows, 2 runs (rows sorted by (run, S))" in repr(table)
+    # Sorted by the run id, so any order of the same rows gives the same table.
+    flipped = curves().assign(run=curves()["run"].map({"a": "b", "b": "a"}))
+    again = RunTable(flipped.iloc[::-1])
+    assert_array_equal(again["run"], ["a"] * 3 + ["b"] * 3)
+    assert_array_equal(again["N"], [4e6] * 3 + [1e6] * 3)
+
+
+def test_runs_in_training_order_keep_their_rows_where_they_are() -> None:
+    interleaved = curves().iloc[[3, 0, 4, 1, 5, 2]]
+    table = RunTable(interleaved)
+    assert_array_equal(table["run"], ["b", "a", "b", "a", "b", "a"])
+    assert "rows" not in table.derived
+
+
+def test_unsorted_learning_curves_fit_like_sorted_ones() -> None:
+    import powerlaw_lm as pl
+
+    # Kaplan et al. 2020, eq. 1.6, L(N, S) = (N_c/N)^alpha_N + (S_c/S)^alpha_S, with noise.
+    rng = np.random.default_rng(0)
+    sizes, steps = [1e6, 4e6, 1.6e7, 6.4e7], np.geomspace(1e3, 1e5, 9)
+    N, S = (g.ravel() for g in np.meshgrid(sizes, steps, indexing="ij"))
+    L = (8.8e13 / N) ** 0.076 + (2.1e3 / S) ** 0.76
+    frame = pd.DataFrame(
+        {
+            "run": [f"r{int(n):09d}" for n in N],
+            "N": N,
+            "S": S,
+            "L": L * rng.lognormal(0, 0.003, N.size),
+        }
+    )
+    shuffled = frame.iloc[rng.permutation(len(frame))]
+    with pytest.raises(AssertionError):  # the rows really are out of order
+        assert_array_equal(shuffled["S"], frame["S"])
+    a = pl.fit(frame, "kaplan_ns")
+    b = pl.fit(shuffled, "kaplan_ns")
+    assert RunTable(shuffled).derived["rows"] == "sorted by (run, S)"
+    assert a.params == b.params
+    assert_allclose(a.params["alpha_N"], 0.076, rtol=0.1)
 
 
 def test_missing_required_column_suggests_the_mapping() -> None:
@@ -642,14 +702,36 @@ def test_misfitting_final_checkpoints_C_equals_the_authors_6ND() -> None:
 def test_misfitting_curves_keyed_by_model_alone_are_refused() -> None:
     needs(MISFITTING)
     raw = pd.read_csv(MISFITTING)
-    repeats = int(raw.duplicated(["model", "current_steps"]).sum())
+    # A repeat of (model, step) conflicts where its loss or size differs from the first row's.
+    key = raw.groupby(["model", "current_steps"], sort=False)
+    first = key[["loss", "N_no_emb"]].transform("first")
+    differs = (raw[["loss", "N_no_emb"]] != first).any(axis=1)
+    repeats = int((raw.duplicated(["model", "current_steps"]) & differs).sum())
+    assert repeats > 3900
     with pytest.raises(RunTableError) as info:
         read_runs(MISFITTING, run="model", S="current_steps", L="loss", N="N_no_emb", N_total="N")
     msg = str(info.value)
     assert f"columns 'run', 'S': {repeats} rows repeat the (run, S) pair" in msg
-    assert "out of training order" in msg
+    assert "with different values" in msg
     assert "canonical" not in msg
 
 
 def test_canonical_names() -> None:
     assert CANONICAL == ("N", "D", "C", "S", "B", "L", "run")
+
+
+def test_skip_warmup_takes_data_and_warmup_fraction_and_the_old_names_warn() -> None:
+    from powerlaw_lm.records import skip_warmup
+
+    df = curves()
+    assert_array_equal(skip_warmup(df, warmup_fraction=0.5)["S"], [20, 40, 20, 40])
+    with pytest.warns(DeprecationWarning) as caught:
+        old = skip_warmup(table=df, fraction=0.5)
+    said = sorted(str(w.message).split(":")[1].split(";")[0] for w in caught)
+    assert said == [
+        " the keyword 'fraction' is now 'warmup_fraction'",
+        " the keyword 'table' is now 'data'",
+    ]
+    assert_array_equal(old["S"], [20, 40, 20, 40])
+    with pytest.raises(ValueError, match=r"The 'warmup_fraction' parameter of skip_warmup must"):
+        skip_warmup(df, warmup_fraction=1.0)

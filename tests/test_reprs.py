@@ -20,7 +20,7 @@ import pytest
 
 from powerlaw_lm import published
 from powerlaw_lm.fitting import fit
-from powerlaw_lm.fitting.results import FitResult
+from powerlaw_lm.fitting.results import FitResult, Provenance
 from powerlaw_lm.records import RunTable
 from powerlaw_lm.testing import check_consistent
 
@@ -136,7 +136,7 @@ def test_summary_html_holds_the_parameter_table(res):
     stats, params = parsed.tables
     assert ["points", "12"] in stats and ["converged", "True"] in stats
     assert parsed.header_rows == [0, 1]
-    assert params[0] == ["param", "value", "stderr", "ci low 95%", "ci high 95%", "note"]
+    assert params[0] == ["param", "value", "stderr", "ci low 90%", "ci high 90%", "note"]
     frame = summary.to_frame()
     for row in params[1:]:
         name, value, stderr, low, high, _ = row
@@ -144,8 +144,8 @@ def test_summary_html_holds_the_parameter_table(res):
         assert value == f"{expected['value']:.6g}"
         assert stderr == f"{expected['stderr']:.4g}"
         assert (low, high) == (
-            f"{expected['ci_low (95%)']:.6g}",
-            f"{expected['ci_high (95%)']:.6g}",
+            f"{expected['ci_low (90%)']:.6g}",
+            f"{expected['ci_high (90%)']:.6g}",
         )
     assert [row[0] for row in params[1:]] == ["alpha_N", "N_c"]
 
@@ -159,7 +159,7 @@ def test_published_fit_html_shows_source_and_printed_intervals():
 
 
 def test_html_escapes_text(res):
-    text = replace(res, key="<script>x & y</script>")._repr_html_()
+    text = replace(res, provenance=Provenance(key="<script>x & y</script>"))._repr_html_()
     assert "<script>" not in text and "&lt;script&gt;x &amp; y&lt;/script&gt;" in text
     parse(text)
 
@@ -252,7 +252,8 @@ def test_dynamics_results_show_as_html_and_text():
 
 
 def test_critical_batch_html_holds_its_table():
-    from powerlaw_lm.batch import fit_critical_batch, synthetic_sweep
+    from powerlaw_lm.batch import fit_critical_batch
+    from powerlaw_lm.datasets import synthetic_sweep
 
     res = fit_critical_batch(synthetic_sweep(), targets=[2.3, 2.2, 2.1])
     parsed = parse(res._repr_html_())

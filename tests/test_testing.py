@@ -156,12 +156,16 @@ def test_reference_of_another_law(res):
 
 @pytest.mark.parametrize("sigma", [0, -1.0, math.nan, "3", True])
 def test_bad_sigma(res, sigma):
-    with pytest.raises(ValueError, match="`sigma` must be a positive number of standard errors"):
+    with pytest.raises(ValueError, match="The 'sigma' parameter of check_consistent must be "):
         assert_consistent(res, res, sigma=sigma)
 
 
 def test_unknown_parameter_names(res):
-    with pytest.raises(ValueError, match=r"`params` must name parameters of the law 'chinchilla'"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'params' parameter of check_consistent must be one of "
+        r"\{'A', 'B', 'E', 'alpha', 'beta'\}\. Got 'gamma'",
+    ):
         assert_consistent(res, res, params=["gamma"])
 
 
@@ -178,7 +182,9 @@ def test_values_that_differ_with_no_error_on_either_side_fail():
 
 
 def test_fixed_parameters_are_not_tested(res):
-    fixed = replace(shifted(res, "alpha", 10.0), vary=(True, True, True, False, True))
+    moved = shifted(res, "alpha", 10.0)
+    fixed = replace(moved, problem=replace(moved.problem, free=(0, 1, 2, 4)))
+    assert fixed.vary == (True, True, True, False, True)
     report = assert_consistent(fixed, res)
     assert report.checks[3].status == "fixed"
     assert report.checks[3].reason().startswith("alpha is fixed in the fit at ")
@@ -230,9 +236,9 @@ def test_bootstrap_baseline_keeps_quantiles_not_draws(boot, tmp_path):
     back = load_baseline(path)
     assert back.draws is None
     assert back.stderr == pytest.approx(boot.stderr, rel=1e-12)
-    ci = boot.ci(0.95, method="percentile")
+    ci = boot.ci(0.9, method="percentile")
     for name in NAMES:
-        assert back.ci(0.95)[name] == pytest.approx(ci[name], rel=1e-12)
+        assert back.ci()[name] == pytest.approx(ci[name], rel=1e-12)
 
 
 def test_matches_its_own_baseline(res, tmp_path):
@@ -328,9 +334,9 @@ def test_prediction_matches_the_authors_code():
 
 def test_prediction_failure_gives_the_error_and_sigma(res):
     at = {"N": 7e10, "D": 1.4e12}
-    value = float(res.predict(**at)[0])
+    value = float(res.predict(**at))
     band = res.predict(interval=0.6826894921370859, **at)
-    se = float((band.upper - band.lower)[0] / 2)
+    se = float((band.upper - band.lower) / 2)
     with pytest.raises(ScalingCheckError) as info:
         assert_prediction(res, at=at, expected=value + 4 * se, rtol=1e-4)
     line = str(info.value).splitlines()[1]
@@ -344,7 +350,9 @@ def test_prediction_input_errors(res):
         assert_prediction(res, at={"N": 1e9}, expected=2.0, rtol=0.01)
     with pytest.raises(ValueError, match=r"unknown \['n'\]"):
         assert_prediction(res, at={"N": 1e9, "D": 2e10, "n": 1}, expected=2.0, rtol=0.01)
-    with pytest.raises(ValueError, match="`rtol` must be a non-negative number"):
+    with pytest.raises(
+        ValueError, match="The 'rtol' parameter of assert_prediction must be non-negative"
+    ):
         assert_prediction(res, at={"N": 1e9, "D": 2e10}, expected=2.0, rtol=-0.1)
 
 
@@ -368,7 +376,11 @@ def test_exponent_with_an_error_gives_sigma(res):
 
 
 def test_exponent_input_errors(res):
-    with pytest.raises(ValueError, match=r"`name` must be a parameter of the law 'chinchilla'"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'name' parameter of assert_exponent must be one of "
+        r"\{'A', 'B', 'E', 'alpha', 'beta'\}",
+    ):
         assert_exponent(res, "alpha_N", between=(0.0, 1.0))
     with pytest.raises(ValueError, match="low <= high"):
         assert_exponent(res, "alpha", between=(0.5, 0.1))
@@ -425,7 +437,7 @@ def test_check_bad_input_exits_2(fit_json, tmp_path, capsys):
     assert err.startswith("powerlaw-lm check: error: `reference` 'hoffman2022:L_ND' is neither")
     assert main(["check", str(tmp_path / "none.json"), "--against", "hoffmann2022:L_ND"]) == 2
     assert main(["check", str(fit_json), "--against", "hoffmann2022:L_ND", "--sigma", "0"]) == 2
-    assert "`sigma` must be a positive number" in capsys.readouterr().err
+    assert "The 'sigma' parameter of check_consistent must be positive" in capsys.readouterr().err
 
 
 def test_check_exit_status_of_the_installed_command(fit_json):

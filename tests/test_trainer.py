@@ -205,6 +205,68 @@ def test_stage_can_turn_clipping_off() -> None:
     assert clips == {"g": 1.0, "nc": None}
 
 
+# ---------------------------------------------------------------- one schema of a run's settings
+
+
+def test_the_bundled_runs_records_come_from_the_spec() -> None:
+    # The calibration data was trained from calibration.yaml: the spec builds each run's
+    # TrainConfig, and the record's configuration made from it is the one stored, to the bit.
+    from powerlaw_lm import datasets
+
+    spec = load_spec(SMOKE / "calibration.yaml")
+    made = {m.name: json.loads(m.run_config().model_dump_json()) for m in spec.members()}
+    stored = [json.loads(r.config.model_dump_json()) for r in datasets.load_runs("calibration")]
+    assert len(stored) >= 50
+    assert all(made[config["name"]] == config for config in stored)
+    # The spec as the packed file recorded it (an older dump, with nulls) still reads.
+    header = SweepSpec.model_validate(datasets.info("calibration")["spec"])
+    assert [m.__dict__ for m in header.members()] == [m.__dict__ for m in spec.members()]
+
+
+def test_every_setting_goes_from_spec_to_config_to_record() -> None:
+    from dataclasses import fields
+
+    from powerlaw_lm.trainer.config import RunSettings
+
+    raw = _tiny_spec("all", min_lr_ratio=0.2, beta2=0.99, noise_ema=0.9, weight_decay=0.05)
+    raw["stages"][0].update(schedule="constant", lr_multiplier=2.0, grad_clip="none")
+    spec = SweepSpec.model_validate(raw)
+    (member, _) = spec.members()
+    settings = spec.stages[0].settings(spec.defaults)
+    assert settings.schedule == "constant" and settings.grad_clip is None
+    record = member.run_config()
+    for f in fields(RunSettings):
+        value = getattr(member, f.name)
+        if f.name != "warmup_steps":  # capped at a tenth of the run's steps
+            assert value == getattr(settings, f.name), f.name
+        assert (getattr(record, f.name) if f.name in type(record).model_fields
+                else record.extra[f.name]) == value, f.name  # fmt: skip
+    assert member.lr == pytest.approx(2 * spec.defaults.peak_lr("kaplan", 3072, 1024))
+    assert (record.tokens, record.max_steps, record.d_ff) == (16384.0, 16, 64)
+    assert record.extra["stage"] == "g" and record.extra["corpus"] == "pydoc"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"stages": [{"name": "g", "tokens": [4096], "schedul": "constant"}]},
+         r"stage 'g' sets \['schedul'\], which are not settings: \['warmup_steps', 'schedule'"),
+        ({"stages": [{"name": "g", "tokens": [4096], "beta1": 1.5}]},
+         r"stage 'g': beta1: Input should be less than 1"),
+        ({"models": [{"name": "a", "n_layer": 1, "d_model": 16}]},
+         r"model 'a' needs \['n_head'\] as well"),
+        ({"models": [{"name": "a", "n_layer": 1, "d_model": 16, "n_head": 2, "n_ctx": 8}]},
+         r"model 'a' sets \['n_ctx'\]: a model gives only \['n_layer', 'd_model', 'n_head', "
+         r"'d_ff'\]"),
+        ({"models": [{"name": "a", "n_layer": 1, "d_model": 16, "n_head": 5}]},
+         r"model 'a': GPTConfig: `n_head` \(5\) must divide `d_model` \(16\)"),
+    ],
+)  # fmt: skip
+def test_spec_entries_are_checked_against_the_schema(change: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SweepSpec.model_validate({**_tiny_spec("bad"), **change})
+
+
 # ---------------------------------------------------------------- sweeps: resume, jobs, errors
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from powerlaw_lm.fitting import fit
 from powerlaw_lm.fitting.results import FitResult
-from powerlaw_lm.fitting.uncertainty import percentile_interval, posterior
+from powerlaw_lm.fitting.uncertainty import bca_interval, percentile_interval, posterior
 
 from .conftest import synthetic_chinchilla
 
@@ -109,8 +109,32 @@ def test_interval_methods_need_what_they_need():
         r.ci(0.9, method="percentile")
     with pytest.raises(ValueError, match="published fit or a result read from JSON"):
         r.ci(0.9, method="profile")
-    with pytest.raises(ValueError, match="must lie in"):
+    with pytest.raises(ValueError, match=r"'level' parameter of FitResult\.ci must be a number"):
         r.ci(1.5)
+    with pytest.raises(ValueError, match=r"The 'method' parameter of FitResult\.ci must be one of"):
+        r.ci(0.9, method="jackknife")
+
+
+def test_a_result_read_from_json_with_its_data_still_profiles(data):
+    res = fit(data, "chinchilla")
+    back = FitResult.from_json(res.to_json(include_data=True))
+    assert back.problem.has_data and back.problem.n_obs == 80
+    assert back.ci(0.9, method="profile") == res.ci(0.9, method="profile")
+    without = FitResult.from_json(res.to_json())
+    assert not without.problem.has_data and without.problem.loss == "huber"
+    with pytest.raises(ValueError, match="include_data=True"):
+        without.ci(0.9, method="profile")
+
+
+def test_uncertainty_functions_work_on_the_problem(boot):
+    lo, hi = bca_interval(boot.problem, boot.theta, boot.draws)  # level 0.9 by default
+    assert np.all(lo < boot.theta) and np.all(boot.theta < hi)
+    assert boot.ci(method="bca") == {
+        n: (a, b)
+        for n, a, b in zip(
+            boot.law.param_names, boot.law.to_natural(lo).values(), boot.law.to_natural(hi).values()
+        )
+    }
 
 
 def test_percentile_interval_of_known_draws():

@@ -34,6 +34,7 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from ._checks import ArgumentError, as_scalar_or_array, check_positive, constraint_message
 from .exceptions import AccountingError
 
 __all__ = [
@@ -63,62 +64,60 @@ PF_DAY: float = 1e15 * 24 * 3600
 Kaplan et al. 2020, Sec. 1.3, the unit of their compute axes.
 """
 
-# What each argument means, for error messages that say how to fix a bad value.
+# An example of each argument, with its meaning, for error messages that say how to fix it.
 _HINTS: dict[str, str] = {
-    "n_layer": "the number of transformer blocks, e.g. n_layer=12",
-    "d_model": "the width of the residual stream, e.g. d_model=768",
-    "d_attn": "the total width of the attention heads (n_heads * head size), or None for d_model",
-    "d_ff": "the inner width of the feed-forward block, or None for 4 * d_model",
-    "n_ctx": "the context length in tokens, e.g. n_ctx=1024",
-    "seq_len": "the training sequence length in tokens, e.g. seq_len=2048",
-    "vocab_size": "the number of tokens in the vocabulary, e.g. vocab_size=50257",
-    "ffw_size": "the inner width of the feed-forward block, e.g. ffw_size=4 * d_model",
-    "n_heads": "the number of attention heads, e.g. n_heads=16",
-    "kv_size": "the size of one key/query/value head, e.g. kv_size=64",
-    "N": "the parameter count, e.g. N=1.2e8",
-    "D": "the number of training tokens, e.g. D=2.5e9",
-    "C": "the compute in FLOP, e.g. C=1e21",
-    "pf_days": "the compute in PF-days, e.g. pf_days=3.5",
+    "n_layer": "n_layer=12 (the number of transformer blocks)",
+    "d_model": "d_model=768 (the width of the residual stream)",
+    "d_attn": "d_attn=768 (n_heads * head size), or d_attn=None for d_model",
+    "d_ff": "d_ff=3072 (the inner width of the feed-forward block), or d_ff=None for 4 * d_model",
+    "n_ctx": "n_ctx=1024 (the context length in tokens)",
+    "seq_len": "seq_len=2048 (the training sequence length in tokens)",
+    "vocab_size": "vocab_size=50257 (the number of tokens in the vocabulary)",
+    "ffw_size": "ffw_size=4 * d_model (the inner width of the feed-forward block)",
+    "n_heads": "n_heads=16 (the number of attention heads)",
+    "kv_size": "kv_size=64 (the size of one key/query/value head)",
+    "N": "N=1.2e8 (the parameter count)",
+    "D": "D=2.5e9 (the number of training tokens)",
+    "C": "C=1e21 (the compute in FLOP)",
+    "pf_days": "pf_days=3.5 (the compute in PF-days)",
 }
 
 _MAX_LISTED = 5
+
+
+def _bad_entries(value: npt.ArrayLike) -> str:
+    """Where an array breaks the rule, e.g. " Bad entries: -1.0 at index 1." ("" for scalars)."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return ""
+    bad = ~(np.isfinite(arr) & (arr > 0))
+    if arr.ndim == 0 or not bad.any():
+        return ""
+    idx = np.argwhere(bad)[:_MAX_LISTED]
+    where = ", ".join(f"{arr[tuple(i)].item()!r} at index {_index(i)}" for i in idx)
+    more = int(bad.sum()) - len(idx)
+    return f" Bad entries: {where}" + (f" and {more} more." if more > 0 else ".")
 
 
 def _index(i: npt.NDArray[np.intp]) -> str:
     return str(int(i[0])) if len(i) == 1 else str(tuple(int(j) for j in i))
 
 
-def _describe_bad(name: str, arr: FloatArray, bad: npt.NDArray[np.bool_]) -> str:
-    hint = _HINTS.get(name, "a positive number")
-    if arr.ndim == 0:
-        got = f"got {arr.item()!r}"
-    else:
-        idx = np.argwhere(bad)[:_MAX_LISTED]
-        where = ", ".join(f"{arr[tuple(i)].item()!r} at index {_index(i)}" for i in idx)
-        more = int(bad.sum()) - len(idx)
-        got = f"got {where}" + (f" and {more} more" if more > 0 else "")
-    return f"`{name}` must be positive and finite; {got}. Pass {hint}."
-
-
 def _positive(func: str, **values: npt.ArrayLike) -> list[FloatArray]:
-    """Convert every argument to float64, collect every problem, and broadcast them."""
+    """Check every argument (:func:`check_positive`), report them all at once, broadcast."""
     problems: list[str] = []
     arrays: list[FloatArray] = []
     for name, value in values.items():
         try:
-            arr = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            hint = _HINTS.get(name, "a positive number")
-            problems.append(
-                f"`{name}` must be a number or an array of numbers; got {value!r}. Pass {hint}."
-            )
-            continue
-        bad = ~(np.isfinite(arr) & (arr > 0))
-        if bad.any():
-            problems.append(_describe_bad(name, arr, bad))
-        arrays.append(arr)
+            arrays.append(check_positive(value, name, func, example=_HINTS.get(name, "")))
+        except ArgumentError as err:
+            problems.append(str(err) + _bad_entries(value))
+    if len(problems) == 1:
+        raise AccountingError(problems[0])
     if problems:
-        raise AccountingError(f"{func}() got invalid input:\n- " + "\n- ".join(problems))
+        head = f"{func} got {len(problems)} invalid arguments:"
+        raise AccountingError("\n- ".join([head, *problems]))
     try:
         return list(np.broadcast_arrays(*arrays))
     except ValueError:
@@ -131,15 +130,12 @@ def _positive(func: str, **values: npt.ArrayLike) -> list[FloatArray]:
         ) from None
 
 
-def _result(x: FloatArray) -> FloatOrArray:
-    return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=np.float64)
-
-
 def _check_bool(func: str, name: str, value: object) -> None:
     if not isinstance(value, bool | np.bool_):
         raise AccountingError(
-            f"{func}(): `{name}` must be True or False; got {value!r}. "
-            f"Pass {name}=True or {name}=False."
+            constraint_message(
+                name, func, "True or False", value, f"Pass {name}=True or {name}=False."
+            )
         )
 
 
@@ -215,7 +211,7 @@ def non_embedding_params(
     196608.0
     """
     n_layer_, d, a, f = _widths("non_embedding_params", d_model, d_attn, d_ff, n_layer=n_layer)
-    return _result(2.0 * d * n_layer_ * (2.0 * a + f))
+    return as_scalar_or_array(2.0 * d * n_layer_ * (2.0 * a + f))
 
 
 def embedding_params(
@@ -280,7 +276,7 @@ def embedding_params(
     v, d = arrays[0], arrays[1]
     positions = arrays[2] * d if n_ctx is not None else 0.0
     output = 0.0 if tied else v * d
-    return _result(v * d + positions + output)
+    return as_scalar_or_array(v * d + positions + output)
 
 
 def forward_flops_per_token(
@@ -337,7 +333,7 @@ def forward_flops_per_token(
         "forward_flops_per_token", d_model, d_attn, d_ff, n_layer=n_layer, n_ctx=n_ctx
     )
     n = 2.0 * d * n_layer_ * (2.0 * a + f)
-    return _result(2.0 * n + 2.0 * n_layer_ * n_ctx_ * a)
+    return as_scalar_or_array(2.0 * n + 2.0 * n_layer_ * n_ctx_ * a)
 
 
 def training_flops_per_token(
@@ -391,7 +387,7 @@ def training_flops_per_token(
     >>> training_flops_per_token([4, 4], 256, [128, 4096])
     array([19660800., 44040192.])
     """
-    return _result(
+    return as_scalar_or_array(
         3.0 * np.asarray(forward_flops_per_token(n_layer, d_model, n_ctx, d_attn=d_attn, d_ff=d_ff))
     )
 
@@ -434,7 +430,7 @@ def training_flops(N: npt.ArrayLike, D: npt.ArrayLike) -> FloatOrArray:
     array([1.2e+19, 1.2e+20])
     """
     n, d = _positive("training_flops", N=N, D=D)
-    return _result(6.0 * n * d)
+    return as_scalar_or_array(6.0 * n * d)
 
 
 def to_pf_days(C: npt.ArrayLike) -> FloatOrArray:
@@ -470,7 +466,7 @@ def to_pf_days(C: npt.ArrayLike) -> FloatOrArray:
     array([ 0.1, 10. ])
     """
     (c,) = _positive("to_pf_days", C=C)
-    return _result(c / PF_DAY)
+    return as_scalar_or_array(c / PF_DAY)
 
 
 def from_pf_days(pf_days: npt.ArrayLike) -> FloatOrArray:
@@ -505,7 +501,7 @@ def from_pf_days(pf_days: npt.ArrayLike) -> FloatOrArray:
     2.6784e+28
     """
     (p,) = _positive("from_pf_days", pf_days=pf_days)
-    return _result(p * PF_DAY)
+    return as_scalar_or_array(p * PF_DAY)
 
 
 def _chinchilla_terms(
@@ -554,13 +550,12 @@ def chinchilla_flops(
     vocab_size: npt.ArrayLike = 32000,
     include_embeddings: bool = False,
 ) -> FloatOrArray:
-    r"""Training FLOPs per **sequence**, Hoffmann et al. 2022 ("Chinchilla"), Appendix F.
+    r"""Training FLOPs per **sequence** of ``seq_len`` tokens, Hoffmann et al. 2022, App. F.
 
-    The count is per training sequence of ``seq_len`` tokens, as in App. F and Table A4
-    ("the FLOPs that we compute per sequence"); :func:`chinchilla_flops_per_token`
-    divides by ``seq_len``. With :math:`s` = ``seq_len``, :math:`a` = ``n_heads *
-    kv_size``, :math:`h` = ``n_heads``, :math:`f` = ``ffw_size``, one layer's forward
-    pass costs
+    Per sequence as in App. F and Table A4; :func:`chinchilla_flops_per_token` divides by
+    ``seq_len``. With :math:`s` = ``seq_len``, :math:`a` = ``n_heads * kv_size``,
+    :math:`h` = ``n_heads``, :math:`f` = ``ffw_size``, and the backward pass costing twice
+    the forward pass (as in Kaplan et al.):
 
     .. math::
 
@@ -571,35 +566,18 @@ def chinchilla_flops(
           + \underbrace{2 s\, a\, d_\mathrm{model}}_{\text{output}}
           + \underbrace{2 s\, (2 d_\mathrm{model} f)}_{\text{dense}},
 
-    and the backward pass twice the forward (as in Kaplan et al.), so
-
-    .. math::
-
         C_\mathrm{seq} = 3 \left( n_\mathrm{layer} F_\mathrm{layer}
           + [\text{include embeddings}]\; 4 s\, n_\mathrm{vocab}\, d_\mathrm{model} \right).
 
-    **Which terms.** App. F also lists an embedding term :math:`2 s\, n_\mathrm{vocab}
-    d_\mathrm{model}` and final logits :math:`2 s\, d_\mathrm{model} n_\mathrm{vocab}`.
-    With them, the ratios to :math:`6ND` (``N`` from :func:`chinchilla_params`) for the
-    six models of Table A4 are 1.58, 1.32, 1.23, 1.15, 1.12 and 1.03, against the
-    published 1.03, 1.10, 1.08, 1.04, 1.03 and 0.99. Without them (the default) the
-    ratios are 1.026, 1.102, 1.084, 1.045, 1.034 and 0.994, all within 0.5% of the
-    table. Karpathy's nanoGPT ``scaling_laws.ipynb`` finds the same and reports, from
-    correspondence with the authors, that the printed embedding and logit terms were
-    not counted for Table A4. ``include_embeddings=True`` gives the count as printed.
+    Table A4's ratios are reproduced (all six within 0.5%) only without App. F's embedding
+    and final-logit terms, the default; ``include_embeddings=True`` adds them as printed
+    (why: "Which FLOPs Table A4 counts" in ``docs/concepts.rst``).
 
     Parameters
     ----------
-    n_layer : array-like
-        Number of transformer blocks.
-    d_model : array-like
-        Width of the residual stream.
-    ffw_size : array-like
-        Inner width of the feed-forward block.
-    n_heads : array-like
-        Number of attention heads.
-    kv_size : array-like
-        Size of one key/query/value head.
+    n_layer, d_model, ffw_size, n_heads, kv_size : array-like
+        The model's shape: transformer blocks, width of the residual stream, inner width
+        of the feed-forward block, attention heads and size of one key/query/value head.
     seq_len : array-like, default=2048
         Training sequence length (Hoffmann et al. train on 2048).
     vocab_size : array-like, default=32000
@@ -616,8 +594,8 @@ def chinchilla_flops(
     Raises
     ------
     AccountingError
-        If an argument is not a positive finite number, ``include_embeddings`` is not a
-        bool, or the arguments do not broadcast.
+        For an argument that is not positive and finite (or a bool), or shapes that do
+        not broadcast.
 
     See Also
     --------
@@ -640,7 +618,7 @@ def chinchilla_flops(
         func, n_layer, d_model, ffw_size, n_heads, kv_size, seq_len, vocab_size
     )
     forward = blocks + vocab if include_embeddings else blocks
-    return _result(3.0 * forward)
+    return as_scalar_or_array(3.0 * forward)
 
 
 def chinchilla_flops_per_token(
@@ -709,7 +687,7 @@ def chinchilla_flops_per_token(
         func, n_layer, d_model, ffw_size, n_heads, kv_size, seq_len, vocab_size
     )
     forward = blocks + vocab if include_embeddings else blocks
-    return _result(3.0 * forward / s)
+    return as_scalar_or_array(3.0 * forward / s)
 
 
 def chinchilla_params(
@@ -783,7 +761,7 @@ def chinchilla_params(
         vocab_size=vocab_size,
     )
     a = h * k
-    return _result(L * (5.0 * d * a + 2.0 * d * f) + V * d)
+    return as_scalar_or_array(L * (5.0 * d * a + 2.0 * d * f) + V * d)
 
 
 def deepseek_M(
@@ -831,7 +809,7 @@ def deepseek_M(
     1.166...
     """
     L, d, s = _positive("deepseek_M", n_layer=n_layer, d_model=d_model, seq_len=seq_len)
-    return _result(72.0 * L * d * d + 12.0 * L * d * s)
+    return as_scalar_or_array(72.0 * L * d * d + 12.0 * L * d * s)
 
 
 def deepseek_N1(n_layer: npt.ArrayLike, d_model: npt.ArrayLike) -> FloatOrArray:
@@ -867,7 +845,7 @@ def deepseek_N1(n_layer: npt.ArrayLike, d_model: npt.ArrayLike) -> FloatOrArray:
     6039797760.0
     """
     L, d = _positive("deepseek_N1", n_layer=n_layer, d_model=d_model)
-    return _result(12.0 * L * d * d)
+    return as_scalar_or_array(12.0 * L * d * d)
 
 
 def deepseek_N2(
@@ -907,4 +885,4 @@ def deepseek_N2(
     6459228160.0
     """
     L, d, V = _positive("deepseek_N2", n_layer=n_layer, d_model=d_model, vocab_size=vocab_size)
-    return _result(12.0 * L * d * d + V * d)
+    return as_scalar_or_array(12.0 * L * d * d + V * d)

@@ -19,10 +19,19 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
+from ._checks import ArgumentError, constraint_message
 from .exceptions import DatasetError
-from .records.table import Run, RunTable
+from .records import Run, RunTable
 
-__all__ = ["HEADER_KEY", "DatasetError", "available", "info", "load", "load_runs"]
+__all__ = [
+    "HEADER_KEY",
+    "DatasetError",
+    "available",
+    "info",
+    "load",
+    "load_runs",
+    "synthetic_sweep",
+]
 
 HEADER_KEY = "powerlaw_lm_dataset"
 """Key that marks the first line of a bundled dataset file as its header."""
@@ -183,3 +192,99 @@ def load(name: str = "calibration", *, stages: Sequence[str] | None = None) -> R
                 f"{sorted({r.config.name.split('-')[0] for r in load_runs(name)})}."
             )
     return RunTable.from_runs(runs)
+
+
+def synthetic_sweep(
+    batch_sizes: Sequence[float] = (1024, 2048, 4096, 8192, 16384, 32768),
+    *,
+    B_star: float = 1.6e5,
+    alpha_B: float = 0.25,
+    L_inf: float = 1.8,
+    S_c: float = 30.0,
+    alpha_S: float = 0.7,
+    tokens: float = 6e6,
+    n_points: int = 24,
+    noise: float = 0.0,
+    seed: int = 0,
+    N: float = 1e5,
+    simple_ratio: float = 1.0,
+) -> RunTable:
+    r"""Learning curves of a batch-size sweep from a known trade-off and :math:`B_\mathrm{crit}(L)`.
+
+    For testing and teaching :func:`~powerlaw_lm.batch.fit_critical_batch`; never a stand-in
+    for measured runs. Each run's loss follows :math:`L = L_\infty + (S_c/S_\min)^{\alpha_S}`
+    (eq. 5.6 of Kaplan et al. 2020 at one model size), where the steps it takes are
+    :math:`S = S_\min (1 + B_\mathrm{crit}(L)/B)` (eq. 5.4) with
+    :math:`B_\mathrm{crit}(L) = B_*/L^{1/\alpha_B}` (eq. 5.3): at every loss the runs obey
+    the trade-off of eq. 5.1 exactly, before noise.
+
+    Parameters
+    ----------
+    batch_sizes : sequence of float
+        One run per batch size, in tokens.
+    B_star, alpha_B : float
+        The critical batch size law.
+    L_inf, S_c, alpha_S : float
+        The learning curve in :math:`S_\min`.
+    tokens : float, default=6e6
+        Each run's training tokens; its steps are ``tokens / B``.
+    n_points : int, default=24
+        Evaluations per run, log-spaced in steps from 1.
+    noise, seed : float, int, default=0.0, 0
+        Standard deviation of the log-normal noise on the loss, and its seed.
+    N : float, default=1e5
+        The model size written in the ``N`` column.
+    simple_ratio : float, default=1.0
+        The ``B_simple`` column is ``simple_ratio`` times the true :math:`B_\mathrm{crit}`.
+
+    Returns
+    -------
+    RunTable
+        Columns ``run`` (``"B1024"``, ...), ``N``, ``S``, ``B``, ``L``, ``B_simple``, and
+        the derived ``D`` and ``C``.
+
+    Raises
+    ------
+    ValueError
+        For a batch size that is not positive or leaves fewer than 2 steps.
+
+    Examples
+    --------
+    >>> sweep = synthetic_sweep([1024, 4096], n_points=5)
+    >>> sweep.n_runs, len(sweep)
+    (2, 10)
+    """
+    import numpy as np
+    import pandas as pd
+
+    sizes = _sweep_batch_sizes(batch_sizes, tokens)
+    rng = np.random.default_rng(seed)
+    # The curve tabulated once on a fine grid of the excess loss, then read at each run's steps.
+    excess = np.geomspace(1e2, 1e-3, 4000)
+    grid_L = L_inf + excess
+    grid_S_min = S_c * excess ** (-1.0 / alpha_S)
+    grid_crit = B_star * grid_L ** (-1.0 / alpha_B)
+    frames = []
+    for B in sizes:
+        steps = np.unique(np.round(np.geomspace(1.0, tokens / B, n_points)))
+        log_L = np.interp(np.log(steps), np.log(grid_S_min * (1.0 + grid_crit / B)), np.log(grid_L))
+        crit = B_star * np.exp(log_L * (-1.0 / alpha_B))
+        L = np.exp(log_L + (rng.normal(0.0, noise, steps.size) if noise > 0 else 0.0))
+        run = {"run": f"B{B:g}", "N": N, "S": steps, "B": B, "L": L}
+        frames.append(pd.DataFrame({**run, "B_simple": simple_ratio * crit}))
+    return RunTable(pd.concat(frames, ignore_index=True))
+
+
+def _sweep_batch_sizes(batch_sizes: Sequence[float], tokens: float) -> Any:
+    """The batch sizes as an array, each positive and leaving at least 2 steps of `tokens`."""
+    import numpy as np
+
+    sizes = np.asarray(batch_sizes, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = np.isfinite(sizes) & (sizes > 0) & (tokens / sizes >= 2)
+    if sizes.size == 0 or not np.all(ok):
+        expected = f"positive, each leaving at least 2 steps of `tokens` = {tokens:g}"
+        raise ArgumentError(
+            constraint_message("batch_sizes", "synthetic_sweep", expected, list(batch_sizes))
+        )
+    return sizes

@@ -31,7 +31,7 @@ def _published_table() -> str:
         fit = published.get(key)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
-            values = [float(fit.predict(N=n, D=d)[0]) for n, d in points]
+            values = [float(fit.predict(N=n, D=d)) for n, d in points]
         rows.append(f"{key:<24}" + "".join(f"{v:>20.4f}" for v in values))
     return "\n".join(rows)
 

@@ -13,9 +13,9 @@ in :mod:`powerlaw_lm.batch`.
 - :func:`overfitting` and :func:`data_to_avoid_overfitting`:
   :math:`\delta L = L(N, D)/L(N, \infty) - 1` (eqs. 4.2, 4.3) and the data that keep it
   under a threshold (eq. 4.4: :math:`D \gtrsim 5 \times 10^3\, N^{0.74}`).
-- :func:`compute_envelope`: the lower envelope of many learning curves against
-  batch-adjusted compute and its power law :math:`L(C_\min) = (C_c/C_\min)^{\alpha_C}`
-  (eq. 1.3).
+- The lower envelope of many learning curves against batch-adjusted compute and its power
+  law :math:`L(C_\min) = (C_c/C_\min)^{\alpha_C}` (eq. 1.3) moved to
+  :func:`powerlaw_lm.allocation.envelope`; ``compute_envelope`` here is its deprecated alias.
 - :func:`fit_position_loss`: the loss at each position of the context,
   :math:`L(T) = a + b\,T^{-c}` (Fig. 20).
 """
@@ -24,18 +24,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from ._checks import as_scalar_or_array, check_positive, renamed
+from ._report import html_block
 from .allocation.envelopes import Envelope, compute_envelope
+from .batch import adjust_steps
 from .records.convert import skip_warmup
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .batch.core import CriticalBatch
+    from .batch import CriticalBatch
     from .fitting.results import FitResult
     from .records.table import RunTable
 
@@ -54,58 +57,47 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 
-def _as_result(x: FloatArray) -> float | FloatArray:
-    return float(x) if x.ndim == 0 else x
-
-
 # ---------------------------------------------------------------------------------
 # Learning curves L(N, S_min) (Kaplan et al. 2020, eq. 1.6 = 5.6)
 # ---------------------------------------------------------------------------------
+@renamed(table="data")
 def fit_learning_curves(
-    table: RunTable | pd.DataFrame,
+    data: RunTable | pd.DataFrame,
     *,
     bcrit: float | npt.ArrayLike | FitResult | CriticalBatch | None = None,
     warmup_fraction: float = 0.1,
     total_steps: str | None = None,
     loss: Literal["huber", "squared"] = "huber",
     bootstrap: int = 0,
-    seed: int | None = None,
+    seed: int | None = 0,
     n_jobs: int = 1,
     progress: bool | None = None,
 ) -> FitResult:
     r"""Fit the learning-curve law :math:`L(N, S_\min)` across runs.
 
     Kaplan et al. 2020, eq. 1.6 (= 5.6), law ``kaplan_ns``:
-    :math:`L(N, S_\min) = (N_c/N)^{\alpha_N} + (S_c/S_\min)^{\alpha_S}`, where
-    :math:`S_\min = S/(1 + B_\mathrm{crit}(L)/B)` are the steps the run would have needed
-    at a batch size far above the critical one (eq. 5.4). Every evaluation of every run
-    after the warmup (:func:`skip_warmup`) is a point; the bootstrap resamples whole runs,
-    because the points of one curve are not independent.
+    :math:`L(N, S_\min) = (N_c/N)^{\alpha_N} + (S_c/S_\min)^{\alpha_S}`, with the steps
+    adjusted to :math:`S_\min = S/(1 + B_\mathrm{crit}(L)/B)` (eq. 5.4). Every evaluation
+    after the warmup is a point; the bootstrap resamples whole runs. See the concepts page,
+    Learning curves.
 
     Parameters
     ----------
-    table : RunTable or DataFrame
+    data : RunTable or DataFrame
         Learning curves: ``run``, ``N``, ``S``, ``L``, and ``B`` (tokens) when `bcrit` is
-        given.
+        given. Formerly ``table``.
     bcrit : float, array-like, FitResult or CriticalBatch, optional
-        The critical batch size (tokens, or a fit of :math:`B_\mathrm{crit}(L)` evaluated at
-        each row's loss) for the adjustment to :math:`S_\min`; None fits the raw steps,
-        which is :math:`S_\min` only up to the factor :math:`1 + B_\mathrm{crit}/B` (close
-        to 1 when :math:`B \gg B_\mathrm{crit}`).
+        The critical batch size (tokens, or a fit of :math:`B_\mathrm{crit}(L)`) for the
+        adjustment to :math:`S_\min`; None fits the raw steps.
     warmup_fraction : float, default=0.1
         Rows before this fraction of each run's steps are dropped (:func:`skip_warmup`).
     total_steps : str, optional
         Column of planned total steps for the warmup rule; default, each run's last step.
     loss : {"huber", "squared"}, default="huber"
         Loss of the log-space residuals (see :func:`~powerlaw_lm.fitting.fit`).
-    bootstrap : int, default=0
-        Bootstrap resamples of whole runs.
-    seed : int, optional
-        Seed of the bootstrap.
-    n_jobs : int, default=1
-        Processes for the bootstrap.
-    progress : bool, optional
-        Progress bar on stderr during the bootstrap.
+    bootstrap, seed, n_jobs, progress : int, int or None, int, bool or None
+        Resamples of whole runs (default 0), their seed (default 0), processes (default 1)
+        and a progress bar on stderr, as in :func:`~powerlaw_lm.fitting.fit`.
 
     Returns
     -------
@@ -133,42 +125,38 @@ def fit_learning_curves(
     >>> {k: float(f"{v:.3g}") for k, v in res.params.items()}
     {'alpha_N': 0.077, 'N_c': 65000000000000.0, 'alpha_S': 0.76, 'S_c': 2100.0}
     """
-    import pandas as pd
-
     from .fitting.core import fit
     from .records.convert import as_table
-    from .records.table import RunTable
 
-    t = as_table(table)
+    t = as_table(data)
     t.require("N", "S", "L", purpose="fitting learning curves L(N, S)")
-    kept = skip_warmup(t, fraction=warmup_fraction, total_steps=total_steps)
-    S = np.asarray(kept["S"], dtype=np.float64)
-    L = np.asarray(kept["L"], dtype=np.float64)
-    if bcrit is not None:
-        from .batch.core import adjust_steps
-
-        kept.require("B", purpose="adjusting steps to S_min = S/(1 + B_crit/B)")
-        S = np.asarray(adjust_steps(S, kept["B"], bcrit, L=L), dtype=np.float64)
-    # One row per point (no run column): S_min need not increase along a curve, and the
-    # bootstrap gets the runs through `groups`.
-    points = RunTable(pd.DataFrame({"N": kept["N"], "S": S, "L": L}))
-    runs = np.asarray(kept["run"]).astype(str)
-    result = fit(
-        points,
-        "kaplan_ns",
-        loss=loss,
-        bootstrap=bootstrap,
-        groups=runs,
-        seed=seed,
-        n_jobs=n_jobs,
-        progress=progress,
-    )
+    kept = skip_warmup(t, warmup_fraction=warmup_fraction, total_steps=total_steps)
+    points, runs = _curve_points(kept, bcrit)
+    options: dict[str, Any] = {"seed": seed, "n_jobs": n_jobs, "progress": progress}
+    result = fit(points, "kaplan_ns", loss=loss, bootstrap=bootstrap, groups=runs, **options)
     return result.with_meta(
         warmup_fraction=warmup_fraction,
         steps="S_min" if bcrit is not None else "S",
         n_runs=int(np.unique(runs).size),
         rows_dropped=len(t) - len(kept),
     )
+
+
+def _curve_points(kept: RunTable, bcrit: Any) -> tuple[RunTable, npt.NDArray[np.str_]]:
+    """One row per evaluation (N, S or S_min, L), and the run of each row."""
+    import pandas as pd
+
+    from .records.table import RunTable
+
+    S = np.asarray(kept["S"], dtype=np.float64)
+    L = np.asarray(kept["L"], dtype=np.float64)
+    if bcrit is not None:
+        kept.require("B", purpose="adjusting steps to S_min = S/(1 + B_crit/B)")
+        S = np.asarray(adjust_steps(S, kept["B"], bcrit, L=L), dtype=np.float64)
+    # No run column: S_min need not increase along a curve, and the bootstrap gets the
+    # runs through `groups`.
+    points = RunTable(pd.DataFrame({"N": kept["N"], "S": S, "L": L}))
+    return points, np.asarray(kept["run"]).astype(str)
 
 
 # ---------------------------------------------------------------------------------
@@ -237,16 +225,11 @@ def overfitting(
     """
     res = _nd_fit(fit, "overfitting")
     shape, (n, d) = _shaped(N, D)
-    _check_positive("overfitting", N=n, D=d)
+    check_positive(n, "N", "overfitting")
+    check_positive(d, "D", "overfitting")
     finite = _log_loss(res, n, d)
     limit = _log_loss(res, n, np.full_like(n, np.inf))
-    return _as_result(np.expm1(finite - limit).reshape(shape))
-
-
-def _check_positive(who: str, **arrays: FloatArray) -> None:
-    for name, x in arrays.items():
-        if not np.all(np.isfinite(x) & (x > 0)):
-            raise ValueError(f"{who}: `{name}` must be positive and finite; got {x!r}.")
+    return as_scalar_or_array(np.expm1(finite - limit).reshape(shape))
 
 
 def data_to_avoid_overfitting(
@@ -300,14 +283,13 @@ def data_to_avoid_overfitting(
             "data_to_avoid_overfitting: `threshold` is the tolerated relative rise of the "
             f"loss, a positive number such as 0.02; got {threshold!r}."
         )
-    n = np.asarray(N, dtype=np.float64)
-    _check_positive("data_to_avoid_overfitting", N=n)
+    n = check_positive(N, "N", "data_to_avoid_overfitting")
     if res.law.name == "kaplan_nd":
         p = res.params
         ratio = p["alpha_N"] / p["alpha_D"]
         denom = math.expm1(math.log1p(threshold) / p["alpha_D"])
-        return _as_result(np.asarray(p["D_c"] * (n / p["N_c"]) ** ratio / denom))
-    return _as_result(_bisect_data(res, n, threshold))
+        return as_scalar_or_array(np.asarray(p["D_c"] * (n / p["N_c"]) ** ratio / denom))
+    return as_scalar_or_array(_bisect_data(res, n, threshold))
 
 
 def _bisect_data(res: FitResult, n: FloatArray, threshold: float) -> FloatArray:
@@ -388,12 +370,13 @@ def early_stopping_step(
         )
     res = _nd_fit(fit, "early_stopping_step")
     shape, (n, d) = _shaped(N, D)
-    _check_positive("early_stopping_step", N=n, D=d)
+    check_positive(n, "N", "early_stopping_step")
+    check_positive(d, "D", "early_stopping_step")
     gap = np.exp(_log_loss(res, n, d)) - np.exp(_log_loss(res, n, np.full_like(n, np.inf)))
     p = curves.params
     with np.errstate(divide="ignore"):
         steps = p["S_c"] / gap ** (1.0 / p["alpha_S"])
-    return _as_result(np.asarray(steps).reshape(shape))
+    return as_scalar_or_array(np.asarray(steps).reshape(shape))
 
 
 # ---------------------------------------------------------------------------------
@@ -433,14 +416,12 @@ class PositionLoss:
         )
 
     def _repr_html_(self) -> str:
-        from .fitting.results import _html_block
-
         rows = [
             ("L(T)", f"{self.a:.4g} + {self.b:.4g} T^-{self.c:.4g}"),
             ("positions", str(self.fit.n_obs)),
             ("log-space RMSE", f"{self.rmse_log:.3g}"),
         ]
-        return _html_block("Loss by position in the context (Kaplan et al. 2020, Fig. 20)", rows)
+        return html_block("Loss by position in the context (Kaplan et al. 2020, Fig. 20)", rows)
 
     def predict(self, T: npt.ArrayLike) -> FloatArray:
         """The loss at positions `T`."""

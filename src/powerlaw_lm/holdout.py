@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from ._checks import ArgumentError, check_choice
+from ._report import html_block
 from .exceptions import DegenerateDataError
 from .fitting.core import fit
-from .fitting.results import _html_block
 from .laws import ScalingLaw, get_law
 from .records.convert import as_table
 
@@ -139,7 +140,7 @@ class HoldoutResult:
         return f"<HoldoutResult {inner}>"
 
     def _repr_html_(self) -> str:
-        return _html_block("HoldoutResult", self._stats(), self.to_frame())
+        return html_block("HoldoutResult", self._stats(), self.to_frame())
 
 
 @dataclass(frozen=True, eq=False)
@@ -244,7 +245,7 @@ class CVResult:
         return f"<CVResult {inner}>"
 
     def _repr_html_(self) -> str:
-        return _html_block("CVResult", self._stats(), self.folds)
+        return html_block("CVResult", self._stats(), self.folds)
 
 
 def _row_values(table: RunTable, name: str, value: Any, where: str) -> Any:
@@ -253,7 +254,7 @@ def _row_values(table: RunTable, name: str, value: Any, where: str) -> Any:
         return value
     arr = np.asarray(value)
     if arr.shape != (len(table),):
-        raise ValueError(
+        raise ArgumentError(
             f"{where}: `{name}` must name a column or give one value per row of the table "
             f"({len(table)}); got shape {arr.shape}."
         )
@@ -289,13 +290,13 @@ def _numeric_column(table: RunTable, name: str, purpose: str) -> FloatArray:
     try:
         values = np.asarray(table[name], dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(
+        raise ArgumentError(
             f"column {name!r} is not numeric, so it cannot order the runs for {purpose}; "
             "choose a numeric column such as 'N' or 'C'."
         ) from None
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
-        raise ValueError(
+        raise ArgumentError(
             f"column {name!r} has {bad.size} missing or infinite values (first rows "
             f"{bad[:5].tolist()}), so it cannot order the runs for {purpose}; drop or fill them."
         )
@@ -362,24 +363,12 @@ def leave_largest_out(
     where = f"leave_largest_out({law_obj.name!r}, by={by!r})"
     values = _numeric_column(table, by, "leave_largest_out")
     distinct = np.unique(values)
-    if (
-        not isinstance(n_largest, (int, np.integer))
-        or isinstance(n_largest, bool)
-        or not 1 <= n_largest < distinct.size
-    ):
-        shown = ", ".join(f"{v:.4g}" for v in distinct[:8]) + (", ..." if distinct.size > 8 else "")
-        raise ValueError(
-            f"{where}: `n_largest` must be an integer from 1 to {distinct.size - 1}, so that "
-            f"some rows are left to fit on; the table has {distinct.size} distinct value(s) of "
-            f"{by} ({shown}). Got {n_largest!r}."
-        )
-    cut = distinct[-n_largest]
-    test = values >= cut
+    _check_n_largest(n_largest, distinct, by, where)
+    test = values >= distinct[-n_largest]
     result = _fit_subset(table, law_obj, ~test, fit_kwargs, where)
     held = table.select(test)
     X, pred = _predict(result, held)
-    if by not in X:
-        X[by] = values[test]
+    X.setdefault(by, values[test])
     return HoldoutResult(
         fit=result,
         by=by,
@@ -391,6 +380,21 @@ def leave_largest_out(
         observed=np.asarray(held[law_obj.target], dtype=float),
         predicted=pred,
     )
+
+
+def _check_n_largest(n_largest: Any, distinct: FloatArray, by: str, where: str) -> None:
+    """`n_largest` must leave at least one distinct value of `by` to fit on."""
+    if (
+        not isinstance(n_largest, (int, np.integer))
+        or isinstance(n_largest, bool)
+        or not 1 <= n_largest < distinct.size
+    ):
+        shown = ", ".join(f"{v:.4g}" for v in distinct[:8]) + (", ..." if distinct.size > 8 else "")
+        raise ArgumentError(
+            f"{where}: `n_largest` must be an integer from 1 to {distinct.size - 1}, so that "
+            f"some rows are left to fit on; the table has {distinct.size} distinct value(s) of "
+            f"{by} ({shown}). Got {n_largest!r}."
+        )
 
 
 def _assign_folds(labels: NDArray[Any], k: int, seed: int | None) -> NDArray[np.int64]:
@@ -416,9 +420,8 @@ def kfold(
 
     The groups (runs, by default) are split into `k` folds of as equal a size as
     possible; each fold is held out once while the law is fitted on the others, so every
-    row gets one held-out prediction. Whole runs are held out because the points of a
-    learning curve are not independent: splitting them would score interpolation along a
-    curve the fit has already seen.
+    row gets one held-out prediction. Whole runs are held out because the points of one
+    learning curve are not independent. See the concepts page, Held-out error.
 
     Parameters
     ----------
@@ -432,8 +435,7 @@ def kfold(
         A column, or one label per row, that defines what is held out together.
     seed : int, optional
         Shuffle the groups into folds with this seed (also passed to each fit). Without
-        it, groups are dealt out in order of first appearance (group i to fold i mod k),
-        which is deterministic.
+        it, group i goes to fold i mod k in order of first appearance (deterministic).
     **fit_kwargs
         Passed to :func:`powerlaw_lm.fit`. Per-row ``weights`` arrays are split with the
         rows.
@@ -463,40 +465,60 @@ def kfold(
     law_obj = get_law(law)
     table = as_table(data)
     where = f"kfold({law_obj.name!r}, k={k!r})"
-    if isinstance(groups, str):
-        table.require(groups, purpose="kfold's `groups`")
-        labels = np.asarray(table[groups]).astype(str)
-    else:
-        labels = np.asarray(_row_values(table, "groups", groups, where)).astype(str)
-    n_groups = int(np.unique(labels).size)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= n_groups:
-        raise ValueError(
-            f"{where}: `k` must be an integer from 2 to the number of groups ({n_groups} "
-            f"distinct values of {groups if isinstance(groups, str) else 'groups'!r}); got "
-            f"{k!r}. Use fewer folds, or leave_largest_out for a single split."
-        )
+    labels = _group_labels(table, groups, where)
+    _check_k(k, labels, groups, where)
     fold = _assign_folds(labels, int(k), seed)
     kw = dict(fit_kwargs)
     if seed is not None:
         kw.setdefault("seed", seed)
-    observed = np.asarray(table[law_obj.target], dtype=float)
-    predicted = np.empty_like(observed)
-    fits = []
-    for i in range(int(k)):
-        test = fold == i
-        result = _fit_subset(table, law_obj, ~test, kw, f"{where}, fold {i}")
-        _, predicted[test] = _predict(result, table.select(test))
-        fits.append(result)
+    fits, predicted = _cross_predict(table, law_obj, fold, int(k), kw, where)
     return CVResult(
         law=law_obj,
-        fits=tuple(fits),
+        fits=fits,
         fold=fold,
         runs=labels,
         X={v: np.asarray(table[v], dtype=float) for v in law_obj.variables},
-        observed=observed,
+        observed=np.asarray(table[law_obj.target], dtype=float),
         predicted=predicted,
         seed=seed,
     )
+
+
+def _cross_predict(
+    table: RunTable,
+    law: ScalingLaw,
+    fold: NDArray[np.int64],
+    k: int,
+    fit_kwargs: Mapping[str, Any],
+    where: str,
+) -> tuple[tuple[FitResult, ...], FloatArray]:
+    """One fit per fold on the other folds, and each row's prediction by the fit without it."""
+    predicted = np.empty(len(table))
+    fits = []
+    for i in range(k):
+        test = fold == i
+        result = _fit_subset(table, law, ~test, fit_kwargs, f"{where}, fold {i}")
+        _, predicted[test] = _predict(result, table.select(test))
+        fits.append(result)
+    return tuple(fits), predicted
+
+
+def _group_labels(table: RunTable, groups: str | ArrayLike, where: str) -> NDArray[Any]:
+    """One label per row: the column `groups`, or the labels given."""
+    if isinstance(groups, str):
+        table.require(groups, purpose="kfold's `groups`")
+        return np.asarray(table[groups]).astype(str)
+    return np.asarray(_row_values(table, "groups", groups, where)).astype(str)
+
+
+def _check_k(k: Any, labels: NDArray[Any], groups: str | ArrayLike, where: str) -> None:
+    n_groups = int(np.unique(labels).size)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= n_groups:
+        raise ArgumentError(
+            f"{where}: `k` must be an integer from 2 to the number of groups ({n_groups} "
+            f"distinct values of {groups if isinstance(groups, str) else 'groups'!r}); got "
+            f"{k!r}. Use fewer folds, or leave_largest_out for a single split."
+        )
 
 
 def _label(law: ScalingLaw) -> str:
@@ -552,29 +574,13 @@ def compare_laws(
     >>> list(table.index), table["n_params"].tolist()
     (['chinchilla', 'kaplan_n'], [5, 2])
     """
-    if method not in _METHODS:
-        opts = ", ".join(repr(m) for m in _METHODS)
-        raise ValueError(
-            f"The 'method' parameter of compare_laws must be one of {{{opts}}}. "
-            f"Got {method!r} instead."
-        )
+    check_choice(method, "method", "compare_laws", _METHODS)
     table = as_table(data)
     split_names = ("by", "n_largest") if method == "leave_largest_out" else ("k", "groups", "seed")
     split_kw = {n: kw[n] for n in split_names if n in kw}
     fit_kwargs = {n: v for n, v in kw.items() if n not in split_names}
-    if isinstance(laws, Mapping):
-        items = [(str(label), get_law(law)) for label, law in laws.items()]
-    else:
-        items = [(_label(get_law(law)), get_law(law)) for law in laws]
-    labels = [label for label, _ in items]
-    repeated = sorted({label for label in labels if labels.count(label) > 1})
-    if repeated:
-        raise ValueError(
-            f"compare_laws: laws {repeated} appear more than once; pass a mapping "
-            "{label: law} to tell them apart."
-        )
     rows = []
-    for label, law_obj in items:
+    for label, law_obj in _labelled(laws):
         full = fit(table, law_obj, **fit_kwargs)
         held: HoldoutResult | CVResult
         if method == "leave_largest_out":
@@ -587,3 +593,21 @@ def compare_laws(
         columns=["law", "n_params", "rmse_log", "heldout_mean_error", "heldout_max_error"],
     ).set_index("law")
     return frame.sort_values("heldout_mean_error", kind="stable")
+
+
+def _labelled(
+    laws: Sequence[str | ScalingLaw] | Mapping[str, str | ScalingLaw],
+) -> list[tuple[str, ScalingLaw]]:
+    """The laws with their labels, each label once."""
+    if isinstance(laws, Mapping):
+        items = [(str(label), get_law(law)) for label, law in laws.items()]
+    else:
+        items = [(_label(get_law(law)), get_law(law)) for law in laws]
+    labels = [label for label, _ in items]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise ArgumentError(
+            f"compare_laws: laws {repeated} appear more than once; pass a mapping "
+            "{label: law} to tell them apart."
+        )
+    return items

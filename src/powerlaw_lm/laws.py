@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._checks import check_int
 from .exceptions import UnknownNameError
 
 __all__ = [
@@ -450,32 +451,8 @@ class ScalingLaw:
         for attr in ("func", "independent_vars", "param_names", "make_params"):
             if not hasattr(model, attr):
                 raise TypeError(f"`model` must be an lmfit.Model; got {type(model).__name__}.")
+        law_params = _params_from_hints(model)
         prefix = str(getattr(model, "prefix", "") or "")
-        hints = model.make_params()
-        problems = []
-        law_params = []
-        for full in model.param_names:
-            hint = hints[full]
-            value = float(hint.value) if hint.value is not None else math.nan
-            if hint.expr:
-                problems.append(f"{full!r} is tied to others by expr={hint.expr!r}")
-            elif not hint.vary:
-                problems.append(f"{full!r} is fixed (vary=False)")
-            elif not math.isfinite(value):
-                problems.append(f"{full!r} has no finite starting value")
-            if problems:
-                continue
-            lo, hi = float(hint.min), float(hint.max)
-            log = lo >= 0.0 and value > 0.0
-            start = math.log(value) if log else value
-            law_params.append(Param(full, log=log, min=lo, max=hi, grid=(start,)))
-        if problems:
-            raise ValueError(
-                f"lmfit model {getattr(model, 'name', '')!r}: "
-                + "; ".join(problems)
-                + ". Give every parameter a start with model.set_param_hint(name, value=...); "
-                "fix or tie parameters per fit with fit(..., params=...) instead."
-            )
         func = model.func
         roots = {full: full[len(prefix) :] if full.startswith(prefix) else full
                  for full in model.param_names}  # fmt: skip
@@ -498,6 +475,37 @@ class ScalingLaw:
             f"ScalingLaw({self.name!r}, variables={self.variables}, "
             f"params={self.param_names}, target={self.target!r})"
         )
+
+
+def _params_from_hints(model: Any) -> list[Param]:
+    """The :class:`Param` of each parameter hint of an lmfit model; every problem at once."""
+    hints = model.make_params()
+    problems = []
+    law_params = []
+    for full in model.param_names:
+        hint = hints[full]
+        value = float(hint.value) if hint.value is not None else math.nan
+        if hint.expr:
+            problems.append(f"{full!r} is tied to others by expr={hint.expr!r}")
+        elif not hint.vary:
+            problems.append(f"{full!r} is fixed (vary=False)")
+        elif not math.isfinite(value):
+            problems.append(f"{full!r} has no finite starting value")
+        if problems:
+            continue
+        lo, hi = float(hint.min), float(hint.max)
+        # A scale bounded below by 0 is fitted as its logarithm, like the built-in scales.
+        log = lo >= 0.0 and value > 0.0
+        start = math.log(value) if log else value
+        law_params.append(Param(full, log=log, min=lo, max=hi, grid=(start,)))
+    if problems:
+        raise ValueError(
+            f"lmfit model {getattr(model, 'name', '')!r}: "
+            + "; ".join(problems)
+            + ". Give every parameter a start with model.set_param_hint(name, value=...); "
+            "fix or tie parameters per fit with fit(..., params=...) instead."
+        )
+    return law_params
 
 
 # ---------------------------------------------------------------------------------
@@ -623,18 +631,19 @@ def _lse_weights(*terms: FloatArray, weights: bool = True) -> tuple[FloatArray, 
     return value, [e / total for e in ex]
 
 
-def _positive(name: str, **kw: Any) -> Param:
+def _scale(name: str, **kw: Any) -> Param:
+    """A positive parameter spanning orders of magnitude, fitted as its logarithm."""
     return Param(name, log=True, min=0.0, **kw)
 
 
 def _make_power_law(variable: str = "N", irreducible: bool = True) -> ScalingLaw:
     x0, alpha = f"{variable}_0", f"alpha_{variable}"
     params = [
-        _positive(x0, grid=tuple(float(v) for v in np.arange(0, 61, 10)), description="scale"),
+        _scale(x0, grid=tuple(float(v) for v in np.arange(0, 61, 10)), description="scale"),
         Param(alpha, min=0.0, grid=(0.05, 0.2, 0.5, 1.0), description="exponent"),
     ]
     if irreducible:
-        params.insert(0, _positive("E", grid=(-1.0, 0.0, 0.5, 1.0), description="irreducible loss"))
+        params.insert(0, _scale("E", grid=(-1.0, 0.0, 0.5, 1.0), description="irreducible loss"))
 
     def evaluate(X: Mapping[str, FloatArray], T: FloatArray, grad: bool) -> tuple[Any, Any]:
         lx = np.log(X[variable])
@@ -701,7 +710,7 @@ def _make_kaplan_single(variable: str, law_name: str, eq_no: str) -> Callable[[]
             variables=(variable,),
             params=(
                 Param(alpha, min=0.0, grid=(0.02, 0.05, 0.1, 0.3), description="exponent"),
-                _positive(scale, grid=(10.0, 20.0, 30.0, 40.0, 50.0, 60.0), description="scale"),
+                _scale(scale, grid=(10.0, 20.0, 30.0, 40.0, 50.0, 60.0), description="scale"),
             ),
             evaluate=evaluate,
             equation=rf"L({variable}) = \left(\frac{{{variable}_c}}{{{variable}}}\right)"
@@ -733,8 +742,8 @@ def _make_kaplan_nd() -> ScalingLaw:
         params=(
             Param("alpha_N", min=0.0, grid=(0.03, 0.08, 0.2, 0.5), description="N exponent"),
             Param("alpha_D", min=0.0, grid=(0.03, 0.1, 0.3, 0.6), description="D exponent"),
-            _positive("N_c", grid=(15.0, 25.0, 32.0, 40.0), description="N scale"),
-            _positive("D_c", grid=(15.0, 25.0, 32.0, 40.0), description="D scale"),
+            _scale("N_c", grid=(15.0, 25.0, 32.0, 40.0), description="N scale"),
+            _scale("D_c", grid=(15.0, 25.0, 32.0, 40.0), description="D scale"),
         ),
         evaluate=evaluate,
         equation=r"L(N, D) = \left[\left(\frac{N_c}{N}\right)^{\alpha_N/\alpha_D}"
@@ -770,9 +779,9 @@ def _make_chinchilla() -> ScalingLaw:
         name="chinchilla",
         variables=("N", "D"),
         params=(
-            _positive("A", grid=(0.0, 5.0, 10.0, 15.0, 20.0, 25.0), description="N coefficient"),
-            _positive("B", grid=(0.0, 5.0, 10.0, 15.0, 20.0, 25.0), description="D coefficient"),
-            _positive("E", grid=(-1.0, -0.5, 0.0, 0.5, 1.0), description="irreducible loss"),
+            _scale("A", grid=(0.0, 5.0, 10.0, 15.0, 20.0, 25.0), description="N coefficient"),
+            _scale("B", grid=(0.0, 5.0, 10.0, 15.0, 20.0, 25.0), description="D coefficient"),
+            _scale("E", grid=(-1.0, -0.5, 0.0, 0.5, 1.0), description="irreducible loss"),
             Param("alpha", min=0.0, grid=half, description="N exponent"),
             Param("beta", min=0.0, grid=half, description="D exponent"),
         ),
@@ -816,9 +825,9 @@ def _make_kaplan_ns() -> ScalingLaw:
         variables=("N", "S"),
         params=(
             Param("alpha_N", min=0.0, grid=(0.03, 0.08, 0.2, 0.5), description="N exponent"),
-            _positive("N_c", grid=(10.0, 20.0, 32.0), description="N scale"),
+            _scale("N_c", grid=(10.0, 20.0, 32.0), description="N scale"),
             Param("alpha_S", min=0.0, grid=(0.2, 0.5, 0.8, 1.5), description="S exponent"),
-            _positive("S_c", grid=(0.0, 4.0, 8.0, 12.0), description="S scale (steps)"),
+            _scale("S_c", grid=(0.0, 4.0, 8.0, 12.0), description="S scale (steps)"),
         ),
         evaluate=evaluate,
         equation=r"L(N, S_{\min}) = \left(\frac{N_c}{N}\right)^{\alpha_N}"
@@ -843,7 +852,7 @@ def _make_bcrit() -> ScalingLaw:
         name="bcrit",
         variables=("L",),
         params=(
-            _positive("B_star", grid=(5.0, 10.0, 15.0, 20.0), description="batch scale (tokens)"),
+            _scale("B_star", grid=(5.0, 10.0, 15.0, 20.0), description="batch scale (tokens)"),
             Param("alpha_B", min=0.0, grid=(0.1, 0.2, 0.4, 1.0), description="exponent"),
         ),
         evaluate=evaluate,
@@ -889,9 +898,9 @@ def _make_muennighoff() -> ScalingLaw:
         name="muennighoff",
         variables=("N", "D", "U"),
         params=(
-            _positive("A", grid=half, description="N coefficient"),
-            _positive("B", grid=half, description="D coefficient"),
-            _positive("E", grid=(-1.0, 0.0, 1.0), description="irreducible loss"),
+            _scale("A", grid=half, description="N coefficient"),
+            _scale("B", grid=half, description="D coefficient"),
+            _scale("E", grid=(-1.0, 0.0, 1.0), description="irreducible loss"),
             Param("alpha", min=0.0, grid=(0.2, 0.5), description="N exponent"),
             Param("beta", min=0.0, grid=(0.2, 0.5), description="D exponent"),
             Param("R_D_star", min=0.0, grid=(5.0, 15.0, 30.0), description="data decay"),
@@ -914,18 +923,17 @@ def _make_muennighoff() -> ScalingLaw:
 
 
 def _make_bnsl(variable: str = "C", n_breaks: int = 1) -> ScalingLaw:
-    if n_breaks < 1:
-        raise ValueError(f"`n_breaks` must be at least 1; got {n_breaks}.")
+    n_breaks = check_int(n_breaks, "n_breaks", "get_law('bnsl')", minimum=1)
     params = [
-        _positive("a", grid=(-1.0, 0.5), description="limit as the variable grows"),
-        _positive("b", grid=(0.0, 3.0), description="scale"),
+        _scale("a", grid=(-1.0, 0.5), description="limit as the variable grows"),
+        _scale("b", grid=(0.0, 3.0), description="scale"),
         Param("c0", grid=(0.05, 0.3), description="initial exponent"),
     ]
     for i in range(1, n_breaks + 1):
         params += [
             Param(f"c{i}", grid=(0.1, 0.5), description=f"exponent change at break {i}"),
-            _positive(f"d{i}", grid=(10.0, 30.0), description=f"location of break {i}"),
-            _positive(f"f{i}", grid=(0.0,), description=f"sharpness of break {i}"),
+            _scale(f"d{i}", grid=(10.0, 30.0), description=f"location of break {i}"),
+            _scale(f"f{i}", grid=(0.0,), description=f"sharpness of break {i}"),
         ]
 
     def evaluate(X: Mapping[str, FloatArray], T: FloatArray, grad: bool) -> tuple[Any, Any]:

@@ -7,6 +7,9 @@ arXiv id, equation or table), the units of its variables in ``.units``, the rang
 variables it was fitted on in ``.valid_range`` (predictions more than ten times outside it
 warn with :class:`~powerlaw_lm.exceptions.ExtrapolationWarning`) and, in ``.notes``, what
 ``N`` counts, the data set and tokenizer, and which of two printed values was used and why.
+All of these are fields of its typed ``.provenance``
+(:class:`~powerlaw_lm.fitting.provenance.Provenance`), with the errors and intervals the
+source printed; ``.meta`` holds further printed numbers, for reading only.
 
 Tabulated results that are not laws (allocation tables, exponents, fitted hyperparameter
 rules) are :class:`PublishedTable` objects with the same kind of citation.
@@ -26,7 +29,7 @@ Examples
 --------
 >>> from powerlaw_lm import published
 >>> fit = published.get("hoffmann2022:L_ND")
->>> round(float(fit.predict(N=7e10, D=1.4e12)[0]), 4)
+>>> round(float(fit.predict(N=7e10, D=1.4e12)), 4)
 1.9208
 >>> fit.params["alpha"], fit.law.name
 (0.33917084, 'chinchilla')
@@ -48,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from .accounting import PF_DAY
 from .exceptions import UnknownNameError
+from .fitting.provenance import Provenance
 from .fitting.results import FitResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,10 +127,15 @@ _PAPERS: dict[str, _Paper] = {
 _WHERE: dict[str, str] = {}
 
 
-def _citation(key: str, where: str) -> str:
+def _source(key: str, where: str) -> str:
+    """The paper of `key` (authors, title, arXiv id); records `where` for :func:`cite`."""
     paper = _PAPERS[key.split(":", 1)[0]]
     _WHERE[key] = where
-    return f'{paper.short}, "{paper.title}", arXiv {paper.arxiv}, {where}'
+    return f'{paper.short}, "{paper.title}", arXiv {paper.arxiv}'
+
+
+def _citation(key: str, where: str) -> str:
+    return f"{_source(key, where)}, {where}"
 
 
 class _ReadOnlyDict(dict[str, Any]):
@@ -159,20 +168,23 @@ def _fit(
     units: Mapping[str, str],
     valid_range: Mapping[str, tuple[float, float]] | None,
     stderr: Mapping[str, float] | None = None,
+    intervals: Mapping[str, tuple[float, float]] | None = None,
     meta: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> FitResult:
-    return FitResult.from_params(
-        law,
-        params,
-        stderr=_frozen(stderr),
-        citation=_citation(key, where),
-        valid_range=_frozen(valid_range),
-        units=_frozen(units),
-        notes=" ".join(notes.split()),
+    provenance = Provenance(
         key=key,
-        meta=_frozen(meta or {}),
-        **fields,
+        source=_source(key, where),
+        where=where,
+        notes=" ".join(notes.split()),
+        units=_frozen(units),
+        valid_range=_frozen(valid_range),
+        stderr=_frozen(stderr),
+        intervals=_frozen(intervals),
+        interval_level=0.95,
+    )
+    return FitResult.from_params(
+        law, params, provenance=provenance, meta=_frozen(meta or {}), **fields
     )
 
 
@@ -364,6 +376,15 @@ _BESIROGLU_DATA = (
     "valid_range is the extent of those 240 points."
 )
 
+# The authors' 95% bootstrap intervals (PUBLISHED.md sec. 3).
+_BESIROGLU_CI95 = {
+    "A": (285.214, 743.626),
+    "B": (1042.357, 5810.344),
+    "E": (1.769, 1.871),
+    "alpha": (0.317, 0.373),
+    "beta": (0.331, 0.415),
+}
+
 _besiroglu_entries = (
     _fit(
         "besiroglu2024:L_ND",
@@ -373,22 +394,18 @@ _besiroglu_entries = (
         stderr={"A": 124.52232, "B": 1293.28410, "E": 0.02566, "alpha": 0.01540, "beta": 0.02060},
         notes=f"""Refit of Chinchilla's eq. 2 (Huber likelihood with a scale parameter) with
         standard errors from 4000 bootstrap resamples (seed 42), as output by the authors'
-        code; the SEs are `stderr_published` and the 95% bootstrap intervals are in
-        meta['ci95_bootstrap']. The paper prints E = 1.8172 (0.03), A = 482.01 (124.58),
-        B = 2085.43 (1293.23), alpha = 0.3478 (0.02), beta = 0.3658 (0.02) (secondary
-        source; in meta['paper_values']); its E differs from the code's 1.81686 and is the
-        pure-Huber grid fit's value (besiroglu2024:L_ND_grid). Implied a = beta/(alpha +
-        beta) = 0.513 (0.020). {_BESIROGLU_DATA}""",
+        code; the SEs are `stderr_published` and the 95% bootstrap intervals are
+        `provenance.intervals` (also in meta['ci95_bootstrap']). The paper prints
+        E = 1.8172 (0.03), A = 482.01 (124.58), B = 2085.43 (1293.23), alpha = 0.3478
+        (0.02), beta = 0.3658 (0.02) (secondary source; in meta['paper_values']); its E
+        differs from the code's 1.81686 and is the pure-Huber grid fit's value
+        (besiroglu2024:L_ND_grid). Implied a = beta/(alpha + beta) = 0.513 (0.020).
+        {_BESIROGLU_DATA}""",
         units=_CHINCHILLA_UNITS,
         valid_range=_BESIROGLU_RANGE,
+        intervals=_BESIROGLU_CI95,
         meta={
-            "ci95_bootstrap": {
-                "A": (285.214, 743.626),
-                "B": (1042.357, 5810.344),
-                "E": (1.769, 1.871),
-                "alpha": (0.317, 0.373),
-                "beta": (0.331, 0.415),
-            },
+            "ci95_bootstrap": _BESIROGLU_CI95,
             "n_bootstrap": 4000,
             "seed": 42,
             "n_points": 240,
@@ -417,8 +434,6 @@ _besiroglu_entries = (
         units=_CHINCHILLA_UNITS,
         valid_range=_BESIROGLU_RANGE,
         objective=0.0010182740,
-        loss="huber",
-        delta=1e-3,
         meta={"n_points": 240, "n_starts": 4500},
     ),
 )
@@ -851,7 +866,7 @@ def get(key: str) -> FitResult:
     >>> fit = get("kaplan2020:L_N")
     >>> fit.params
     {'alpha_N': 0.076, 'N_c': 88000000000000.0}
-    >>> round(float(fit.predict(N=1e9)[0]), 3)
+    >>> round(float(fit.predict(N=1e9)), 3)
     2.376
     >>> get("hoffman2022:L_ND")
     Traceback (most recent call last):

@@ -46,16 +46,21 @@ import hashlib
 import html
 import json
 import math
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._checks import ArgumentError, check_choice, check_positive, constraint_message
 from .exceptions import BaselineError, ScalingCheckError
+from .fitting.problem import FitProblem, LossName
+from .fitting.provenance import Provenance
 from .fitting.results import FitResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,6 +89,8 @@ BASELINE_FORMAT = "powerlaw_lm.Baseline/1"
 # Quantiles of the bootstrap kept in a baseline: the 68% and 90% and 95% intervals and
 # the median, enough to rebuild the intervals people quote without keeping every draw.
 _QUANTILE_LEVELS = (0.025, 0.05, 0.16, 0.5, 0.84, 0.95, 0.975)
+# The coverage of the intervals a baseline's bootstrap quantiles give back (the house level).
+_BASELINE_LEVEL = 0.9
 # Coverage of +-1 standard error under a normal distribution: a prediction interval of
 # this level has a half-width of about one standard error.
 _ONE_SIGMA = 0.6826894921370859
@@ -383,14 +390,20 @@ def data_fingerprint(fit: FitResult) -> str | None:
     return "sha256:" + digest.hexdigest()
 
 
+def _library_version() -> str:
+    """The installed version of powerlaw_lm, recorded in baselines (``__version__``)."""
+    try:
+        return metadata.version("powerlaw_lm")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare source tree
+        return "0.0.0+unknown"
+
+
 def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
 def _baseline_json(fit: FitResult) -> str:
     """The text :func:`save_baseline` writes: sorted keys, so that diffs stay readable."""
-    from . import __version__
-
     law = fit.law
     bootstrap: dict[str, Any] | None = None
     if fit.draws is not None and len(fit.draws) > 1:
@@ -423,7 +436,7 @@ def _baseline_json(fit: FitResult) -> str:
             "source": fit.key or None,
         },
         "data_fingerprint": data_fingerprint(fit),
-        "library_version": __version__,
+        "library_version": _library_version(),
     }
     return json.dumps(payload, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
@@ -469,9 +482,9 @@ def load_baseline(path: str | os.PathLike[str]) -> FitResult:
     """Read a baseline written by :func:`save_baseline` as a fit.
 
     The result predicts, compares and summarises like any fit; its standard errors are
-    the baseline's (bootstrap ones when it had draws), its 95% intervals come from the
-    bootstrap quantiles when there are any, and ``.meta`` holds ``"baseline"`` (the path),
-    ``"data_fingerprint"`` and ``"library_version"``.
+    the baseline's (bootstrap ones when it had draws), its 90% intervals (``ci()`` at the
+    default level) come from the bootstrap quantiles when there are any, and ``.meta``
+    holds ``"baseline"`` (the path), ``"data_fingerprint"`` and ``"library_version"``.
 
     Parameters
     ----------
@@ -493,8 +506,6 @@ def load_baseline(path: str | os.PathLike[str]) -> FitResult:
     ...
     powerlaw_lm.exceptions.BaselineError: no baseline at missing.json: write one with powerlaw_lm.testing.save_baseline(fit, 'missing.json') ...
     """  # noqa: E501
-    from .laws import get_law
-
     source = Path(path)
     if not source.is_file():
         raise BaselineError(
@@ -507,6 +518,17 @@ def load_baseline(path: str | os.PathLike[str]) -> FitResult:
             f"{source} is not a powerlaw_lm baseline (its 'format' is {d.get('format')!r}, "
             f"not {BASELINE_FORMAT!r}); write one with save_baseline()."
         )
+    return _fit_from_baseline(d, source)
+
+
+def _nan(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _fit_from_baseline(d: dict[str, Any], source: Path) -> FitResult:
+    """The fit a baseline file's contents describe (see :func:`load_baseline`)."""
+    from .laws import get_law
+
     try:
         law = get_law(d["law"], **{k: v for k, v in d.get("law_options", [])})
     except KeyError:
@@ -514,52 +536,72 @@ def load_baseline(path: str | os.PathLike[str]) -> FitResult:
             f"{source} is a baseline of the law {d['law']!r}, which is not registered here; "
             "register it with powerlaw_lm.laws.register_law before loading the baseline."
         ) from None
-
-    def nan(value: Any) -> float:
-        return math.nan if value is None else float(value)
-
-    stderr = {n: nan(d["stderr"].get(n)) for n in law.param_names}
+    theta = np.asarray(d["theta"], dtype=float)
+    info = d.get("fit", {})
+    vary = [bool(v) for v in d.get("vary", ())] or [True] * law.n_params
+    problem = FitProblem(
+        law,
+        loss=check_choice(info.get("loss", "huber"), "loss", "load_baseline", get_args(LossName)),
+        delta=float(info.get("delta", 1e-3)),
+        free=tuple(i for i, v in enumerate(vary) if v),
+        base=theta,
+        data_ranges={k: (float(v[0]), float(v[1])) for k, v in info.get("data_ranges", {}).items()},
+    )
+    provenance = Provenance(
+        key=str(info.get("source") or ""),
+        source=str(source),
+        stderr={n: _nan(d["stderr"].get(n)) for n in law.param_names},
+        intervals=_baseline_intervals(d.get("bootstrap"), _BASELINE_LEVEL),
+        interval_level=_BASELINE_LEVEL,
+    )
+    # Bootstrap errors beat the Wald covariance, which FitResult would prefer: keep the
+    # errors only.
+    cov = None if d.get("bootstrap") else d.get("cov_theta")
     meta: dict[str, Any] = {
         "baseline": str(source),
         "data_fingerprint": d.get("data_fingerprint"),
         "library_version": d.get("library_version"),
     }
-    boot = d.get("bootstrap")
-    cov = d.get("cov_theta")
-    if boot:
-        levels = list(boot["levels"])
-        lo, hi = levels.index(0.025), levels.index(0.975)
-        meta["bootstrap"] = int(boot["n"])
-        meta["ci95_bootstrap"] = {n: (nan(q[lo]), nan(q[hi])) for n, q in boot["quantiles"].items()}
-        # Bootstrap errors beat the Wald covariance; FitResult prefers a covariance, so
-        # keep only the errors.
-        cov = None
-    info = d.get("fit", {})
+    if d.get("bootstrap"):
+        meta["bootstrap"] = int(d["bootstrap"]["n"])
     return FitResult(
         law=law,
-        theta=np.asarray(d["theta"], dtype=float),
-        cov_theta=None if cov is None else np.array([[nan(v) for v in row] for row in cov]),
-        objective=nan(info.get("objective")),
-        loss=str(info.get("loss", "huber")),
-        delta=float(info.get("delta", 1e-3)),
+        theta=theta,
+        cov_theta=None if cov is None else np.array([[_nan(v) for v in row] for row in cov]),
+        objective=_nan(info.get("objective")),
         n_obs=int(info.get("n_obs", 0)),
-        vary=tuple(bool(v) for v in d.get("vary", ())),
-        data_ranges={k: (float(v[0]), float(v[1])) for k, v in info.get("data_ranges", {}).items()},
-        key=str(info.get("source") or ""),
-        stderr_published=stderr,
+        problem=problem,
+        provenance=provenance,
         meta=meta,
     )
+
+
+def _baseline_intervals(
+    boot: Mapping[str, Any] | None, level: float
+) -> dict[str, tuple[float, float]] | None:
+    """The bootstrap's equal-tailed intervals of coverage `level`, from its quantiles."""
+    if not boot:
+        return None
+    levels = [round(float(q), 12) for q in boot["levels"]]
+    lo, hi = levels.index(round((1 - level) / 2, 12)), levels.index(round((1 + level) / 2, 12))
+    return {n: (_nan(q[lo]), _nan(q[hi])) for n, q in boot["quantiles"].items()}
 
 
 # ---------------------------------------------------------------------------------
 # Assertions
 # ---------------------------------------------------------------------------------
-def _check_sigma(sigma: float) -> float:
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0:
-        raise ValueError(
-            f"`sigma` must be a positive number of standard errors, e.g. 3.0; got {sigma!r}."
+def _check_number(value: Any, name: str, who: str, *, zero: bool, example: str) -> float:
+    """A positive (or with `zero`, non-negative) finite real number: not a bool, text or array."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        expected = "a non-negative number" if zero else "a positive number"
+        raise ArgumentError(
+            constraint_message(name, who, expected, value, f"For example {example}.")
         )
-    return float(sigma)
+    return float(check_positive(float(value), name, who, zero=zero, example=example))
+
+
+def _check_sigma(sigma: float, who: str) -> float:
+    return _check_number(sigma, "sigma", who, zero=False, example="sigma=3.0 standard errors")
 
 
 def _same_law(fit: FitResult, ref: FitResult, label: str) -> None:
@@ -571,18 +613,18 @@ def _same_law(fit: FitResult, ref: FitResult, label: str) -> None:
         )
 
 
-def _selected(fit: FitResult, params: Sequence[str] | None) -> list[str]:
+def _selected(fit: FitResult, params: Sequence[str] | None, who: str) -> list[str]:
     names = list(fit.law.param_names)
     if params is None:
         return names
     if isinstance(params, str):
         params = [params]
-    unknown = [p for p in params if p not in names]
-    if unknown or not params:
-        raise ValueError(
-            f"`params` must name parameters of the law {fit.law.name!r} "
-            f"({', '.join(names)}); got {list(params)!r}."
+    if not params:
+        raise ArgumentError(
+            constraint_message("params", who, f"parameters of the law {fit.law.name!r}", params)
         )
+    for name in params:
+        check_choice(name, "params", who, names)
     return [n for n in names if n in params]
 
 
@@ -611,8 +653,6 @@ def _parameter_check(
 def _notes(fit: FitResult, ref: FitResult, kind: Kind) -> tuple[str, ...]:
     if kind != "baseline":
         return ()
-    from . import __version__
-
     notes = []
     now, then = data_fingerprint(fit), data_fingerprint(ref)
     if now and then:
@@ -622,9 +662,9 @@ def _notes(fit: FitResult, ref: FitResult, kind: Kind) -> tuple[str, ...]:
             notes.append(
                 f"(the data differ from the baseline's: {now[:19]}... now, {then[:19]}... then)"
             )
-    version = ref.meta.get("library_version")
-    if version and version != __version__:
-        notes.append(f"(baseline written by powerlaw_lm {version}; this is {__version__})")
+    version, ours = ref.meta.get("library_version"), _library_version()
+    if version and version != ours:
+        notes.append(f"(baseline written by powerlaw_lm {version}; this is {ours})")
     return tuple(notes)
 
 
@@ -667,10 +707,10 @@ def check_consistent(
     FAIL  alpha_N differs by 4.0 sigma from kaplan2020:L_N: 0.08 ± 0.001 (fit) vs 0.076 ± ?; more than the allowed 3
     ok    N_c differs by 0.0 sigma from kaplan2020:L_N: 8.8e+13 ± 1e+13 (fit) vs 8.8e+13 ± ?; within the allowed 3
     """  # noqa: E501
-    limit = _check_sigma(sigma)
+    limit = _check_sigma(sigma, "check_consistent")
     ref, label, kind = _resolve(reference)
     _same_law(fit, ref, label)
-    names = _selected(fit, params)
+    names = _selected(fit, params, "check_consistent")
     checks = tuple(_parameter_check(fit, ref, n, limit, label, kind) for n in names)
     return ConsistencyReport(checks, label, kind, limit, _notes(fit, ref, kind))
 
@@ -779,11 +819,11 @@ def assert_matches_baseline(
     powerlaw_lm.exceptions.ScalingCheckError: fit disagrees with the baseline .../b.json: 1 of 2 parameters more than 3 sigma apart
       alpha_N moved 4.2 sigma from the baseline .../b.json: 0.082 ± 0.001 now vs 0.076 ± 0.001; more than the allowed 3
     """  # noqa: E501
-    limit = _check_sigma(sigma)
+    limit = _check_sigma(sigma, "assert_matches_baseline")
     baseline = load_baseline(path)
     label = f"the baseline {Path(path)}"
     _same_law(fit, baseline, label)
-    names = _selected(fit, params)
+    names = _selected(fit, params, "assert_matches_baseline")
     checks = tuple(_parameter_check(fit, baseline, n, limit, label, "baseline") for n in names)
     report = ConsistencyReport(checks, label, "baseline", limit, _notes(fit, baseline, "baseline"))
     if not report.passed:
@@ -835,8 +875,7 @@ def assert_prediction(
     powerlaw_lm.exceptions.ScalingCheckError: prediction of L off by more than rtol 0.001 at 1 of 1 points
       at N=7e+10, D=1.4e+12: 1.93665 ± ? (fit) vs 1.95 expected; off by 0.68% (? sigma)
     """  # noqa: E501
-    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not rtol >= 0:
-        raise ValueError(f"`rtol` must be a non-negative number, e.g. 0.01; got {rtol!r}.")
+    rtol = _check_number(rtol, "rtol", "assert_prediction", zero=True, example="rtol=0.01")
     law = fit.law
     missing = [v for v in law.variables if v not in at]
     extra = [k for k in at if k not in law.variables]
@@ -905,20 +944,18 @@ def assert_exponent(fit: FitResult, name: str, *, between: tuple[float, float]) 
     ...
     powerlaw_lm.exceptions.ScalingCheckError: beta = 0.36585 ± 0.0206 lies above the allowed range [0.25, 0.3] by 0.06585 (3.2 sigma)
     """  # noqa: E501
-    names = fit.law.param_names
-    if name not in names:
-        raise ValueError(
-            f"`name` must be a parameter of the law {fit.law.name!r} ({', '.join(names)}); "
-            f"got {name!r}."
-        )
+    check_choice(name, "name", "assert_exponent", fit.law.param_names)
     try:
         low, high = (float(b) for b in between)
+        ok = low <= high
     except (TypeError, ValueError):
-        raise ValueError(
-            f"`between` must be a pair (low, high) of numbers; got {between!r}."
-        ) from None
-    if not low <= high:
-        raise ValueError(f"`between` must have low <= high; got {between!r}.")
+        ok = False
+    if not ok:
+        raise ArgumentError(
+            constraint_message(
+                "between", "assert_exponent", "a pair (low, high) of numbers, low <= high", between
+            )
+        )
     value, se = fit.params[name], fit.stderr[name]
     if low <= value <= high:
         return

@@ -103,7 +103,7 @@ def test_compute_for_loss_inverts_compute_optimal(seed, exponent):
 )
 def test_inference_optimum_reduces_to_compute_optimum_as_inference_vanishes(seed, exponent, tokens):
     fit = as_fit(draw_law(np.random.default_rng(seed)))
-    L = compute_optimal(fit, 10.0**exponent).L[0]
+    L = compute_optimal(fit, 10.0**exponent).L
     res = inference_optimal(fit, L, [0.0, tokens * 1e-12, tokens])
     np.testing.assert_allclose(res.N[:2], res.N_compute_optimal[:2], rtol=1e-5)
     np.testing.assert_allclose(res.D[:2], res.D_compute_optimal[:2], rtol=1e-5)

@@ -39,13 +39,13 @@ GOPHER_FLOP = 5.76e23
 
 def test_epoch_frontier_at_gopher_compute():
     res = compute_optimal("besiroglu2024:L_ND", GOPHER_FLOP)
-    assert res.N[0] == pytest.approx(7.24e10, rel=0.01)
-    assert res.D[0] == pytest.approx(1.33e12, rel=0.01)
+    assert res.N == pytest.approx(7.24e10, rel=0.01)
+    assert res.D == pytest.approx(1.33e12, rel=0.01)
 
 
 def test_epoch_exponent():
     # PUBLISHED.md §3: a = beta/(alpha + beta) = 0.513 (0.020), or 0.5126 from the rounded values.
-    a = compute_optimal("besiroglu2024:L_ND", GOPHER_FLOP).a[0]
+    a = compute_optimal("besiroglu2024:L_ND", GOPHER_FLOP).a
     assert round(a, 3) == 0.513
     assert a == pytest.approx(0.5126, abs=5e-5)
 
@@ -54,11 +54,11 @@ def test_hoffmann_approach_3_exponents_from_the_unrounded_constants():
     res = compute_optimal("hoffmann2022:L_ND", GOPHER_FLOP)
     row = published.table("hoffmann2022:table2").frame.set_index("Approach")
     printed = row.loc["3. Parametric modelling of the loss"]
-    assert round(float(res.a[0]), 2) == printed["a"] == 0.46
-    assert round(float(res.b[0]), 2) == printed["b"] == 0.54
+    assert round(float(res.a), 2) == printed["a"] == 0.46
+    assert round(float(res.b), 2) == printed["b"] == 0.54
     # The printed (rounded) constants give 0.452, which also rounds to 0.45: the unrounded
     # ones are needed for Table 2 (PUBLISHED.md §2).
-    rounded = compute_optimal("hoffmann2022:L_ND_rounded", GOPHER_FLOP).a[0]
+    rounded = compute_optimal("hoffmann2022:L_ND_rounded", GOPHER_FLOP).a
     assert round(float(rounded), 2) == 0.45
 
 
@@ -79,11 +79,11 @@ def test_muennighoff_optimal_allocation_example():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)
         res = data_constrained("muennighoff2023:L_ND", 6 * 8.67e9 * 178e9, 25e9)
-    assert res.D[0] == pytest.approx(227e9, rel=0.005)
-    assert res.epochs[0] == pytest.approx(9.1, abs=0.05)
-    assert res.N[0] == pytest.approx(6.8e9, rel=0.005)
+    assert res.D == pytest.approx(227e9, rel=0.005)
+    assert res.epochs == pytest.approx(9.1, abs=0.05)
+    assert res.N == pytest.approx(6.8e9, rel=0.005)
     # Both of Figure 1's models spend this budget; the optimum beats both check losses.
-    assert res.L[0] < 2.2256440889984477 < 2.2269634075087867
+    assert res.L < 2.2256440889984477 < 2.2269634075087867
 
 
 def test_kaplan_frontier_exponents_from_tables_3_and_5():
@@ -134,8 +134,10 @@ def test_isoflop_on_chinchillas_digitised_points(epoch_frame):
     # Hoffmann et al.'s Approach 2 on their nine budgets: a = 0.49 (0.462, 0.534), 10th/90th
     # percentiles (Table 2). The digitised points carry no budget label; each goes to the
     # nearest budget in log C.
-    res = isoflop(epoch_frame, budgets=CHINCHILLA_BUDGETS, bootstrap=200, seed=0)
-    parabola = isoflop(epoch_frame, budgets=CHINCHILLA_BUDGETS, profile="parabola", bootstrap=200)
+    # Table 2 gives the 10th and 90th percentiles: level=0.8.
+    iso = {"budgets": CHINCHILLA_BUDGETS, "bootstrap": 200, "level": 0.8, "seed": 0}
+    res = isoflop(epoch_frame, **iso)
+    parabola = isoflop(epoch_frame, profile="parabola", **iso)
     message = (
         f"isoFLOP a = {res.a:.3f} ({res.a_interval[0]:.3f}, {res.a_interval[1]:.3f}) "
         f"[chinchilla profiles], {parabola.a:.3f} ({parabola.a_interval[0]:.3f}, "

@@ -22,9 +22,7 @@ from powerlaw_lm.fitting.results import FitResult
 
 def predict(fit: FitResult, **X: Any) -> NDArray[np.float64]:
     """``fit.predict`` without an interval, typed as the array it returns."""
-    out = fit.predict(**X)
-    assert isinstance(out, np.ndarray)
-    return out
+    return np.atleast_1d(fit.predict(**X))
 
 
 def table6() -> dict[Any, Any]:

@@ -24,7 +24,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,6 +44,17 @@ _DERIVATIVE_STEP = 1e-5
 _GRID_POINTS = 256
 # Ternary steps from 8 derivative steps wide to below 1e-14.
 _TERNARY_STEPS = 60
+
+
+def single_threaded_blas() -> Any:
+    """Context manager limiting BLAS to one thread while many tiny systems are solved.
+
+    A multi-threaded BLAS spends longer waking its threads than solving a 3x3 system on a
+    loaded machine; the isoFLOP fits solve thousands of them.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def tokens_for_compute(flops: FlopModel | None, N: FloatArray, C: FloatArray) -> FloatArray:
@@ -219,6 +230,14 @@ def percentiles(values: FloatArray, level: float) -> tuple[FloatArray, FloatArra
         warnings.simplefilter("ignore", RuntimeWarning)
         lo, hi = np.nanquantile(values, q, axis=0)
     return lo, hi
+
+
+def percentile_interval(draws: FloatArray, level: float) -> tuple[float, float]:
+    """Central percentile interval of draws of one number; NaN without draws."""
+    if draws.size == 0:
+        return math.nan, math.nan
+    lo, hi = percentiles(draws[:, None], level)
+    return float(lo[0]), float(hi[0])
 
 
 def is_chinchilla(law: ScalingLaw) -> bool:
@@ -658,3 +677,19 @@ def envelope_argmin(
     loss = filled[best, np.arange(M.shape[1])]
     usable = (n_sizes >= 2) & np.isfinite(loss)
     return best, loss, usable
+
+
+def envelope_bootstrap(
+    M: FloatArray, sizes: FloatArray, grid: FloatArray, n: int, seed: int
+) -> FloatArray:
+    """Exponents ``a`` (n,) of the envelope refitted on whole runs resampled with replacement."""
+    rng = np.random.default_rng(seed)
+    boot_a = np.full(n, np.nan)
+    k = len(sizes)
+    for r in range(n):
+        pick = rng.integers(0, k, k)
+        if np.unique(sizes[pick]).size < 2:
+            continue
+        best, _, used = envelope_argmin(M[pick], sizes[pick])
+        boot_a[r] = exponents(grid, sizes[pick][best], used)[0]
+    return boot_a

@@ -1,110 +1,75 @@
-r"""The compute envelope L(C_min) of many learning curves and its power law (Kaplan eq. 1.3).
+r"""The envelope of learning curves: the lowest loss any run reached at each compute.
 
-The lowest loss any run reached at each compute budget traces the loss of the best model
-size for that compute; :func:`compute_envelope` reads it from learning curves and fits
-:math:`L = (C_c/C)^{\alpha_C}` to it.
+One envelope serves two papers. Kaplan et al. 2020 (arXiv 2001.08361) fit
+:math:`L(C) = (C_c/C)^{\alpha_C}` to it (eq. 1.3, with batch-adjusted :math:`C_\mathrm{min}`
+when a critical batch is given); Hoffmann et al. 2022 (arXiv 2203.15556, Sec. 3.1,
+Approach 1) fit :math:`N_\mathrm{opt} \propto C^a` through the sizes of the runs on it.
+:func:`envelope` does both and returns an :class:`~powerlaw_lm.allocation.Envelope`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+import math
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
+from numpy.typing import ArrayLike, NDArray
+
+from .._checks import check_int, check_level, renamed
+from ..exceptions import AllocationError, DegenerateDataError, FitWarning
+from . import _solvers as _s
+from .results import Envelope
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..batch.core import CriticalBatch
+    from ..batch import CriticalBatch
     from ..fitting.results import FitResult
     from ..records.table import RunTable
 
-__all__ = ["Envelope", "compute_envelope"]
+__all__ = ["Envelope", "compute_envelope", "envelope"]
 
-FloatArray = npt.NDArray[np.float64]
-
-
-# ---------------------------------------------------------------------------------
-# L(C_min): the envelope of learning curves (Kaplan et al. 2020, eq. 1.3)
-# ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Envelope:
-    r"""The lower envelope of learning curves against compute, and its power law.
-
-    Attributes
-    ----------
-    C : ndarray
-        Compute (FLOP) at the envelope's points, log-spaced.
-    L : ndarray
-        The lowest loss any run reached at that compute.
-    run : tuple of str
-        The run that reached it, at each point.
-    fit : FitResult
-        :math:`L = (C_c/C)^{\alpha_C}` (law ``kaplan_c``, eq. 1.3) fitted to the points.
-    compute : {"C_min", "C"}
-        ``"C_min"`` when the compute was batch-adjusted (eq. 5.5), ``"C"`` when not.
-    """
-
-    C: FloatArray
-    L: FloatArray
-    run: tuple[str, ...]
-    fit: FitResult = field(repr=False)
-    compute: str = "C_min"
-
-    def _rows(self) -> list[tuple[str, str]]:
-        p = self.fit.params
-        return [
-            ("law", f"L({self.compute}) = ({p['C_c']:.4g} FLOP / {self.compute})^"
-                    f"{p['alpha_C']:.4g} (eq. 1.3)"),
-            ("points", f"{len(self.C)} budgets, {self.C[0]:.3g} to {self.C[-1]:.3g} FLOP"),
-            ("log-space RMSE", f"{self.fit.rmse_log:.3g}"),
-        ]  # fmt: skip
-
-    def to_frame(self) -> pd.DataFrame:
-        """The envelope's points: compute, loss and the run that reached it."""
-        import pandas as pd
-
-        return pd.DataFrame({self.compute: self.C, "L": self.L, "run": list(self.run)})
-
-    def __repr__(self) -> str:
-        return "Envelope(" + ", ".join(f"{k}: {v}" for k, v in self._rows()) + ")"
-
-    def _repr_html_(self) -> str:
-        from .._report import html_block
-
-        return html_block("Compute envelope", self._rows(), self.to_frame())
+FloatArray = NDArray[np.float64]
+Curves = list[tuple[FloatArray, FloatArray]]
 
 
-def compute_envelope(
-    table: RunTable | pd.DataFrame,
+@renamed(table="data", n_grid="n_points")
+def envelope(
+    data: RunTable | pd.DataFrame | Mapping[str, ArrayLike],
     *,
-    bcrit: float | npt.ArrayLike | FitResult | CriticalBatch | None = None,
-    n_points: int = 30,
-    warmup_fraction: float = 0.1,
+    n_points: int = 1500,
+    bcrit: float | ArrayLike | FitResult | CriticalBatch | None = None,
+    warmup_fraction: float = 0.0,
+    bootstrap: int = 0,
+    level: float = 0.9,
+    seed: int = 0,
 ) -> Envelope:
-    r"""The envelope :math:`L(C_\min)` of many learning curves, and its power-law fit.
+    r"""The lowest loss over learning curves at each compute, and the laws through it.
 
-    Each run's loss is a curve in its compute :math:`C` (``6ND`` in the ``C`` column),
-    adjusted to :math:`C_\min = C/(1 + B/B_\mathrm{crit}(L))` (Kaplan et al. 2020, eq. 5.5)
-    when `bcrit` is given. At `n_points` log-spaced budgets the lowest loss any run reached
-    (interpolating each curve linearly in log-log between its evaluations; budgets in a
-    gap between the runs' compute ranges are left out) is the envelope, the loss of the
-    best model size for that compute, and
-    :math:`L(C_\min) = (C_c/C_\min)^{\alpha_C}` (eq. 1.3, law ``kaplan_c``) is fitted to it.
+    At `n_points` log-spaced compute values (1500, as Hoffmann et al. read them), each
+    run's loss is interpolated linearly in log-log along its learning curve (``C = 6ND``,
+    or :math:`C_\mathrm{min} = C/(1 + B/B_\mathrm{crit}(L))` with `bcrit`, Kaplan eq. 5.5);
+    the lowest is the envelope. Kaplan's :math:`L(C) = (C_c/C)^{\alpha_C}` (``kaplan_c``,
+    eq. 1.3) is fitted to it, Hoffmann et al.'s :math:`N_\mathrm{opt} \propto C^a` to the
+    sizes where two or more compete (see the concepts page, "The envelope").
 
     Parameters
     ----------
-    table : RunTable or DataFrame
-        Learning curves (``run``, ``C``, ``L``; ``B`` when `bcrit` is given). Runs of
-        several model sizes make the envelope; one size only traces its own curve.
+    data : RunTable, DataFrame or dict of columns
+        Learning curves: ``run``, ``L`` and ``C`` (or what derives it); ``N`` for the
+        power law of the size; ``B`` with `bcrit`. Formerly ``table``.
+    n_points : int, default=1500
+        Compute values on the grid. Formerly ``n_grid``.
     bcrit : float, array-like, FitResult or CriticalBatch, optional
-        The critical batch size for the adjustment; None leaves :math:`C` as it is (the
-        envelope is then the "naive" :math:`L(C)` at the runs' batch sizes, eq. 3.3).
-    n_points : int, default=30
-        Budgets at which the envelope is read.
-    warmup_fraction : float, default=0.1
-        Rows before this fraction of each run's steps are dropped (:func:`skip_warmup`).
+        The critical batch for the adjustment to :math:`C_\mathrm{min}`; None leaves C.
+    warmup_fraction : float, default=0.0
+        Rows before this fraction of each run's steps are dropped (needs ``S``).
+    bootstrap, seed : int, default=0
+        Resamples of whole runs for the interval of the exponent (0 for none), and their seed.
+    level : float, default=0.9
+        Coverage of that interval (0.8 for Hoffmann et al.'s Table 2).
 
     Returns
     -------
@@ -112,68 +77,179 @@ def compute_envelope(
 
     Raises
     ------
-    ValueError
-        For fewer than 3 budgets, or fewer than 3 that the curves cover.
+    DegenerateDataError
+        Without learning curves (two rows or more), or covering fewer than 3 values.
+    AllocationError
+        If a run's rows disagree on ``N``.
+
+    Warns
+    -----
+    FitWarning
+        When fewer than two sizes are on the envelope where sizes compete (a, b are NaN).
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
+    >>> import numpy as np
+    >>> N, D = np.repeat(np.geomspace(1e7, 1e10, 40), 60), np.tile(np.geomspace(1e8, 1e12, 60), 40)
+    >>> env = envelope({"N": N, "D": D, "L": 1.7 + 400 * N**-0.34 + 410 * D**-0.28, "run": N})
+    >>> round(env.a, 2), env.compute
+    (0.45, 'C')
+    """
+    func = "envelope"
+    n_points = check_int(n_points, "n_points", func, minimum=3)
+    n_boot = check_int(bootstrap, "bootstrap", func, minimum=0)
+    check_level(level, func)
+    names, sizes, curves = _curves(data, bcrit, warmup_fraction, func)
+    grid, M, best, loss, used = _read(curves, sizes, n_points, func)
+    covered = np.isfinite(loss)
+    used &= np.isfinite(sizes[best])
+    size_law = _size_law(grid, M, sizes, best, used, (n_boot, level, seed), func)
+    C, L = grid[covered], loss[covered]
+    return Envelope(
+        C=C,
+        L=L,
+        run=tuple(names[i] for i in best[covered]),
+        N=sizes[best][covered],
+        used=used[covered],
+        fit=_fit_loss_law(C, L),
+        **size_law,
+        level=level,
+        n_boot=n_boot,
+        compute="C" if bcrit is None else "C_min",
+    )
+
+
+def _curves(
+    data: RunTable | pd.DataFrame | Mapping[str, ArrayLike],
+    bcrit: float | ArrayLike | FitResult | CriticalBatch | None,
+    warmup_fraction: float,
+    func: str,
+) -> tuple[list[str], FloatArray, Curves]:
+    """Run ids, sizes (NaN without ``N``) and ``(C, L)`` sorted by C, of each learning curve."""
+    from ..records.convert import as_table, skip_warmup
+
+    table = as_table(data)
+    table.require("run", "C", "L", purpose="the envelope of learning curves against compute")
+    if warmup_fraction:
+        table = skip_warmup(table, warmup_fraction=warmup_fraction)
+    names, sizes, curves = [], [], []
+    for name, rows in table.runs():
+        if len(rows) < 2:
+            continue
+        C, L = np.asarray(rows["C"], dtype=float), np.asarray(rows["L"], dtype=float)
+        if bcrit is not None:
+            from ..batch import adjust_compute
+
+            rows.require("B", purpose="adjusting compute to C_min = C/(1 + B/B_crit)")
+            C = np.asarray(adjust_compute(C, rows["B"], bcrit, L=L), dtype=float)
+        order = np.argsort(C)
+        curves.append((C[order], L[order]))
+        sizes.append(_size_of(rows, name, func))
+        names.append(name)
+    if not curves:
+        raise DegenerateDataError(
+            f"{func}: no learning curves (runs with two or more rows) in the table; the "
+            "envelope is read from curves of loss against compute."
+        )
+    return names, np.array(sizes), curves
+
+
+def _read(
+    curves: Curves, sizes: FloatArray, n_points: int, func: str
+) -> tuple[FloatArray, FloatArray, NDArray[np.intp], FloatArray, NDArray[np.bool_]]:
+    """The grid, the curves' losses on it, the best run, its loss, and where sizes compete."""
+    all_c = np.concatenate([c for c, _ in curves])
+    grid = np.geomspace(all_c.min(), all_c.max(), n_points)
+    M = _s.envelope_matrix(curves, grid)
+    best, loss, contested = _s.envelope_argmin(M, sizes)
+    covered = np.isfinite(loss)
+    if covered.sum() < 3:
+        raise DegenerateDataError(
+            f"{func}: the runs' curves cover only {int(covered.sum())} of the {n_points} "
+            f"compute budgets between {grid[0]:.3g} and {grid[-1]:.3g} FLOP; the fit needs 3. "
+            "Use more `n_points`, a smaller `warmup_fraction`, or runs whose compute ranges "
+            "overlap."
+        )
+    return grid, M, best, loss, contested
+
+
+def _size_of(rows: RunTable, name: str, func: str) -> float:
+    if "N" not in rows:
+        return math.nan
+    n = np.asarray(rows["N"], dtype=float)
+    if np.ptp(n) > 0:
+        raise AllocationError(
+            f"{func}: run {name!r} has rows with different N ({n.min():.6g} to "
+            f"{n.max():.6g}); a learning curve is one model. Give each model its own run id."
+        )
+    return float(n[0])
+
+
+def _size_law(
+    grid: FloatArray,
+    M: FloatArray,
+    sizes: FloatArray,
+    best: NDArray[np.intp],
+    used: NDArray[np.bool_],
+    resampling: tuple[int, float, int],
+    func: str,
+) -> dict[str, Any]:
+    """``a``, ``b``, ``k_N`` of N_opt = k_N C^a through the used points, and intervals."""
+    winners = sizes[best][used]
+    a = k_N = lo = hi = math.nan
+    if np.unique(winners).size >= 2:
+        a, k_N = _s.power_law_fit(grid[used], winners)
+        n_boot, level, seed = resampling
+        lo, hi = _s.percentile_interval(_s.envelope_bootstrap(M, sizes, grid, n_boot, seed), level)
+    elif np.isfinite(sizes).all():
+        warnings.warn(
+            f"{func}: fewer than two model sizes win where runs of different sizes "
+            f"overlap in compute ({np.unique(sizes).size} size(s) in the table), so "
+            "N_opt's power law cannot be measured; a, b and k_N are NaN. Add curves of "
+            "more sizes that overlap in compute.",
+            FitWarning,
+            stacklevel=4,
+        )
+    return {"a": a, "b": 1 - a, "a_interval": (lo, hi), "b_interval": (1 - hi, 1 - lo), "k_N": k_N}
+
+
+def _fit_loss_law(C: FloatArray, L: FloatArray) -> FitResult:
+    """Kaplan's L(C) = (C_c/C)^alpha_C (law ``kaplan_c``, eq. 1.3) fitted to the envelope."""
+    from ..fitting import fit
+
+    return fit({"C": C, "L": L}, "kaplan_c")
+
+
+def compute_envelope(
+    table: RunTable | pd.DataFrame,
+    *,
+    bcrit: float | ArrayLike | FitResult | CriticalBatch | None = None,
+    n_points: int = 30,
+    warmup_fraction: float = 0.1,
+) -> Envelope:
+    """Deprecated: :func:`envelope`, with this function's old defaults.
+
+    ``compute_envelope(table, ...)`` is ``envelope(table, n_points=30,
+    warmup_fraction=0.1, ...)`` and returns the same :class:`Envelope`; it goes away in
+    the next release.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, warnings
     >>> rows = [("n%d" % i, n, s, 4.0 * n**-0.05 + 50.0 * s**-0.5)
     ...         for i, n in enumerate([1e5, 1e6, 1e7]) for s in np.geomspace(10, 1e4, 10)]
     >>> curves = pd.DataFrame(rows, columns=["run", "N", "S", "L"]).assign(B=1e4)
-    >>> env = compute_envelope(curves, n_points=10, warmup_fraction=0.0)
-    >>> env.compute, env.run[0], env.run[-1]
-    ('C', 'n0', 'n2')
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     env = compute_envelope(curves, n_points=10, warmup_fraction=0.0)
+    >>> caught[0].category.__name__, env.run[0], env.run[-1]
+    ('DeprecationWarning', 'n0', 'n2')
     """
-    from ..fitting.core import fit
-    from ..records.convert import as_table, skip_warmup
-    from ..records.table import RunTable
-
-    if not (isinstance(n_points, int) and n_points >= 3):
-        raise ValueError(f"compute_envelope: `n_points` must be an integer >= 3; got {n_points!r}.")
-    t = as_table(table)
-    t.require("C", "L", purpose="the envelope of learning curves against compute")
-    kept = skip_warmup(t, fraction=warmup_fraction)
-    curves = []
-    for run, rows in kept.runs():
-        C = np.asarray(rows["C"], dtype=np.float64)
-        L = np.asarray(rows["L"], dtype=np.float64)
-        if bcrit is not None:
-            from ..batch.core import adjust_compute
-
-            rows.require("B", purpose="adjusting compute to C_min = C/(1 + B/B_crit)")
-            C = np.asarray(adjust_compute(C, rows["B"], bcrit, L=L), dtype=np.float64)
-        order = np.argsort(C)
-        curves.append((run, np.log(C[order]), np.log(L[order])))
-    lo = min(c[1][0] for c in curves)
-    hi = max(c[1][-1] for c in curves)
-    grid = np.linspace(lo, hi, n_points)
-    best = np.full(n_points, np.inf)
-    who = np.full(n_points, "", dtype=object)
-    for run, lc, ll in curves:
-        inside = (grid >= lc[0]) & (grid <= lc[-1])
-        value = np.where(inside, np.interp(grid, lc, ll), np.inf)
-        better = value < best
-        best = np.where(better, value, best)
-        who = np.where(better, run, who)
-    # Budgets that fall in a gap between the runs' compute ranges have no envelope point.
-    covered = np.isfinite(best)
-    if covered.sum() < 3:
-        raise ValueError(
-            f"compute_envelope: the runs' curves cover only {int(covered.sum())} of the "
-            f"{n_points} compute budgets between {np.exp(lo):.3g} and {np.exp(hi):.3g} FLOP; "
-            "the fit needs 3. Use more `n_points`, a smaller `warmup_fraction`, or runs "
-            "whose compute ranges overlap."
-        )
-    C_env, L_env = np.exp(grid[covered]), np.exp(best[covered])
-    who = who[covered]
-    import pandas as pd
-
-    result = fit(RunTable(pd.DataFrame({"C": C_env, "L": L_env})), "kaplan_c")
-    return Envelope(
-        C=C_env,
-        L=L_env,
-        run=tuple(str(r) for r in who),
-        fit=result,
-        compute="C_min" if bcrit is not None else "C",
+    warnings.warn(
+        "compute_envelope is deprecated and goes away in the next release; use "
+        "powerlaw_lm.allocation.envelope (the same Envelope; its defaults are n_points=1500, "
+        "warmup_fraction=0.0)",
+        DeprecationWarning,
+        stacklevel=2,
     )
+    return envelope(table, bcrit=bcrit, n_points=n_points, warmup_fraction=warmup_fraction)

@@ -4,7 +4,7 @@ Kaplan et al. (arXiv 2001.08361, Fig. 1) summarise a sweep with three power laws
 
 - :math:`L(C) = (C_c/C)^{\alpha_C}`, the lower envelope of all learning curves against compute
   (eq. 1.3 uses batch-adjusted :math:`C_{\min}`; here C is the table's ``C`` column, 6ND),
-  read and fitted by :func:`powerlaw_lm.allocation.envelopes.compute_envelope`;
+  read and fitted by :func:`powerlaw_lm.allocation.envelope`;
 - :math:`L(D) = (D_c/D)^{\alpha_D}`, the best loss reached with D tokens, by any model (eq. 1.2);
 - :math:`L(N) = (N_c/N)^{\alpha_N}`, the best loss each model size reaches (eq. 1.1).
 
@@ -13,28 +13,31 @@ Kaplan et al. (arXiv 2001.08361, Fig. 1) summarise a sweep with three power laws
 
 from __future__ import annotations
 
-import html
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..fitting.core import fit
+from .._checks import renamed
+from .._report import Report
+from ..exceptions import FitWarning
+from ..fitting import fit
 from ..fitting.results import FitResult
-from ..records.convert import skip_warmup
-from .envelopes import compute_envelope
+from ..records.convert import as_table, skip_warmup
+from .envelopes import envelope
+from .results import Envelope
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
     from ..records.table import RunTable
-    from .envelopes import Envelope
 
 __all__ = ["Figure1", "figure1"]
 
 
-@dataclass(frozen=True)
-class Figure1:
+@dataclass(frozen=True, eq=False, repr=False)
+class Figure1(Report):
     """The three fits of Kaplan's Figure 1 and the points behind them.
 
     Attributes
@@ -43,7 +46,7 @@ class Figure1:
         Every evaluation after the warmup share: columns ``run``, ``N``, ``D``, ``C``, ``L``.
     envelope : Envelope
         The lowest loss any run reached at log-spaced compute budgets, and the fit of L(C)
-        to it (:func:`powerlaw_lm.allocation.envelopes.compute_envelope`).
+        to it (:func:`powerlaw_lm.allocation.envelope`).
     by_data : DataFrame
         For each token budget D, the lowest final loss of any model (columns ``D``, ``L``,
         ``N``).
@@ -51,6 +54,13 @@ class Figure1:
         For each model size N, the lowest loss it reached (columns ``N``, ``L``, ``D``).
     fit_D, fit_N : FitResult
         ``kaplan_d`` and ``kaplan_n`` fitted to ``by_data`` and ``by_size``.
+
+    Examples
+    --------
+    >>> from powerlaw_lm import datasets
+    >>> fig1 = figure1(datasets.load("calibration", stages=["grid*"]))
+    >>> fig1.fit_C is fig1.envelope.fit
+    True
     """
 
     curves: pd.DataFrame
@@ -85,34 +95,31 @@ class Figure1:
             )
         return pd.DataFrame(rows).set_index("law")
 
-    def _repr_html_(self) -> str:
-        return (
-            f"<div><strong>{html.escape('Kaplan Figure 1 fits')}</strong>"
-            + str(self.to_frame().to_html())
-            + "</div>"
-        )
-
-    def __repr__(self) -> str:
-        return "Figure1(\n" + self.to_frame().to_string() + "\n)"
+    def _title(self) -> str:
+        return "Kaplan Figure 1 fits"
 
     def plot(self, **kwargs: Any) -> Figure:
         """Draw the three panels; returns the Figure (see :func:`plotting.plot_figure1`)."""
-        from ..plotting.core import plot_figure1
+        from ..plotting.allocation import plot_figure1
 
         return plot_figure1(self, **kwargs)
 
 
-def figure1(table: RunTable, *, skip_fraction: float = 0.1, n_points: int = 30) -> Figure1:
+@renamed(table="data", skip_fraction="warmup_fraction")
+def figure1(
+    data: RunTable | pd.DataFrame, *, warmup_fraction: float = 0.1, n_points: int = 30
+) -> Figure1:
     """Fit Kaplan's Figure 1 laws to a sweep with learning curves.
 
     Parameters
     ----------
-    table : RunTable
+    data : RunTable or DataFrame
         Runs with columns ``N``, ``D``, ``C``, ``L``, ``S`` and ``run`` (every evaluation
-        of every run, as the reference trainer writes them).
-    skip_fraction : float, default=0.1
-        Evaluations in the first `skip_fraction` of each run's steps are left out of L(C):
-        the warmup transient is not part of the compute-efficient envelope.
+        of every run, as the reference trainer writes them). Formerly ``table``.
+    warmup_fraction : float, default=0.1
+        Evaluations in the first `warmup_fraction` of each run's steps are left out of
+        L(C): the warmup transient is not part of the compute-efficient envelope.
+        Formerly ``skip_fraction``.
     n_points : int, default=30
         Log-spaced compute budgets at which the envelope is read.
 
@@ -131,9 +138,10 @@ def figure1(table: RunTable, *, skip_fraction: float = 0.1, n_points: int = 30) 
     L(D)       4
     L(N)       6
     """
+    table = as_table(data)
     table.require("N", "D", "C", "L", "S", "run", purpose="Kaplan's Figure 1")
     frame = table.to_frame()
-    kept = skip_warmup(table, fraction=skip_fraction).to_frame()
+    kept = skip_warmup(table, warmup_fraction=warmup_fraction).to_frame()
     curves = kept[["run", "N", "D", "C", "L"]].reset_index(drop=True)
     final = table.final().to_frame()
     budgets = final.assign(D_budget=final["D"].round(-4))
@@ -147,7 +155,10 @@ def figure1(table: RunTable, *, skip_fraction: float = 0.1, n_points: int = 30) 
         .sort_values("N")
         .reset_index(drop=True)
     )
-    envelope = compute_envelope(table, n_points=n_points, warmup_fraction=skip_fraction)
+    with warnings.catch_warnings():
+        # Figure 1 reads L(C) off the envelope, not the sizes on it.
+        warnings.filterwarnings("ignore", "envelope: fewer than two model sizes", FitWarning)
+        env = envelope(table, n_points=n_points, warmup_fraction=warmup_fraction)
     fit_D = fit(by_data[["D", "L"]], "kaplan_d")
     fit_N = fit(by_size[["N", "L"]], "kaplan_n")
-    return Figure1(curves, envelope, by_data, by_size, fit_D, fit_N)
+    return Figure1(curves, env, by_data, by_size, fit_D, fit_N)

@@ -1,12 +1,22 @@
-"""``powerlaw-lm allocate``: compute-optimal N, D (and epochs, and inference) for budgets."""
+"""``powerlaw-lm allocate``: compute-optimal N, D (and epochs, and inference) for budgets.
+
+The choice of routine is :func:`powerlaw_lm.allocation.allocate`'s; this command reads the
+fits, calls it, and prints what it returns.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
+from ._common import add_level
+
 __all__ = ["add_arguments", "load_fit", "run"]
+
+# allocate()'s keywords as this command spells them, for its error messages.
+_FLAGS = {"bcrit": "--bcrit", "U": "--unique-tokens", "inference_tokens": "--inference-tokens"}
 
 
 def load_fit(source: str | Path | None, published_key: str | None, *, what: str = "a fit") -> Any:
@@ -18,7 +28,7 @@ def load_fit(source: str | Path | None, published_key: str | None, *, what: str 
     'bcrit'
     """
     from .. import published
-    from ..fitting.results import FitResult
+    from ..fitting import FitResult
 
     if (source is None) == (published_key is None):
         raise ValueError(
@@ -40,6 +50,8 @@ def load_fit(source: str | Path | None, published_key: str | None, *, what: str 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``powerlaw-lm allocate``."""
+    from ..allocation import allocate
+
     parser.add_argument(
         "fit", nargs="?", default=None, help="FIT.json written by `powerlaw-lm fit --json`"
     )
@@ -73,43 +85,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FIT_OR_KEY",
         help="B_crit(L) fit (JSON or published key) for a kaplan_ns fit",
     )
-    parser.add_argument("--level", type=float, default=0.9, help="interval coverage (0.9)")
+    add_level(parser, allocate, "interval coverage")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``powerlaw-lm allocate``; return the exit status."""
-    from ..allocation import core as allocation
+    from ..allocation import allocate
+    from ..exceptions import AllocationError
 
     fit = load_fit(args.fit, args.published)
-    law = fit.law
-    if law.name == "kaplan_ns":
-        if args.bcrit is None:
-            raise ValueError(
-                "a kaplan_ns fit needs a critical-batch fit for Kaplan's frontier: add --bcrit "
-                "kaplan2020:B_crit (or a bcrit FIT.json)."
+    bcrit = None if args.bcrit is None else load_fit(args.bcrit, None, what="the --bcrit fit")
+    options = {"U": args.unique_tokens, "bcrit": bcrit, "level": args.level}
+    try:
+        results = [allocate(fit, args.compute, **options)]
+        if args.inference_tokens is not None:
+            results.append(
+                allocate(fit, args.compute, inference_tokens=args.inference_tokens, **options)
             )
-        bcrit = load_fit(args.bcrit, None, what="the --bcrit fit")
-        print(allocation.kaplan_frontier(fit, bcrit, args.compute, level=args.level))
-        return 0
-    if "U" in law.variables:
-        if args.unique_tokens is None:
-            raise ValueError(
-                f"the law {law.name!r} takes unique tokens U: add --unique-tokens U, e.g. "
-                "--unique-tokens 25e9."
-            )
-        result: Any = allocation.data_constrained(
-            fit, args.compute, args.unique_tokens, level=args.level
-        )
-        print(result)
-        return 0
-    if args.unique_tokens is not None:
-        raise ValueError(
-            f"--unique-tokens needs a data-constrained law (with variable U, such as "
-            f"muennighoff2023:L_ND); {law.name!r} takes {', '.join(law.variables)}."
-        )
-    result = allocation.compute_optimal(fit, args.compute, level=args.level)
-    print(result)
-    if args.inference_tokens is not None:
-        print()
-        print(allocation.inference_optimal(fit, result.L, args.inference_tokens))
+    except AllocationError as exc:
+        raise ValueError(_in_flags(str(exc))) from None
+    print("\n\n".join(str(result) for result in results))
     return 0
+
+
+def _in_flags(message: str) -> str:
+    """`message` with allocate()'s keywords written as this command's options."""
+    for name, flag in _FLAGS.items():
+        message = message.replace(f"`{name}`", f"`{flag}`")
+        message = re.sub(rf"\b{name}=", f"{flag} ", message)
+    return message

@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._common import add_level, add_runs, default, read_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..batch import CriticalBatch
+    from ..records.table import RunTable
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``powerlaw-lm batch``."""
-    parser.add_argument(
-        "runs", type=Path, help="CSV, JSONL or parquet file of learning curves (S, B, L, run)"
-    )
+    from ..batch import fit_critical_batch as fcb
+
+    add_runs(parser, "learning curves (S, B, L, run)")
     parser.add_argument(
         "--targets",
         nargs="+",
@@ -32,32 +39,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--by",
-        default="N",
-        help="column that splits the runs into sweeps (default N); 'none' for one sweep",
+        default=default(fcb, "by"),
+        help="column that splits the runs into sweeps (%(default)s); 'none' for one sweep",
+    )
+    add_level(parser, fcb)
+    parser.add_argument(
+        "--min-runs",
+        type=int,
+        default=default(fcb, "min_runs"),
+        help="fewest batch sizes per trade-off (%(default)s)",
     )
     parser.add_argument(
-        "--column",
-        action="append",
-        default=[],
-        metavar="CANONICAL=NAME",
-        help="map a column of the file onto a canonical name (repeatable), e.g. L=val_loss",
+        "--n-targets",
+        type=int,
+        default=default(fcb, "n_targets"),
+        help="targets per sweep (%(default)s)",
     )
-    parser.add_argument("--level", type=float, default=0.9, help="interval level (0.9)")
-    parser.add_argument(
-        "--min-runs", type=int, default=3, help="fewest batch sizes per trade-off (3)"
-    )
-    parser.add_argument("--n-targets", type=int, default=5, help="targets per sweep (5)")
     parser.add_argument(
         "--warmup-fraction",
         type=float,
-        default=0.1,
-        help="ignore each run's first fraction of steps (0.1; see dynamics.skip_warmup)",
+        default=default(fcb, "warmup_fraction"),
+        help="ignore each run's first fraction of steps (%(default)s; see records.skip_warmup)",
     )
     parser.add_argument(
         "--max-step-excess",
         type=float,
-        default=1.25,
-        help="flag runs needing more than this times the steps of a smaller batch (1.25)",
+        default=default(fcb, "max_step_excess"),
+        help="flag runs needing more than this times the steps of a smaller batch (%(default)s)",
     )
     parser.add_argument(
         "--drop-inconsistent",
@@ -71,22 +79,10 @@ def run(args: argparse.Namespace) -> int:
     """Run ``powerlaw-lm batch``; return the exit status."""
     import numpy as np
 
-    from ..batch.core import compare_noise_scale, fit_critical_batch
-    from ..records.table import read_runs
-    from .fit import parse_columns
+    from ..batch import fit_critical_batch
 
-    table = read_runs(args.runs, **parse_columns(args.column))
-    if args.match:
-        ids = np.asarray(table["run"]).astype(str)
-        keep = np.char.find(ids, args.match) >= 0
-        if not keep.any():
-            shown = ", ".join(repr(r) for r in dict.fromkeys(ids.tolist()))
-            raise ValueError(
-                f"--match {args.match!r}: no run id contains it (the {table.n_runs} runs are "
-                f"{shown[:300]}). Choose text that the sweep's run ids share."
-            )
-        table = table.select(keep)
-    by = None if args.by.lower() == "none" else args.by
+    table = _matching(read_table(args), args.match)
+    by = None if str(args.by).lower() == "none" else args.by
     options = {
         "targets": args.targets if args.targets else "auto",
         "by": by,
@@ -105,16 +101,40 @@ def run(args: argparse.Namespace) -> int:
     print(f"{table.n_runs} runs from {args.runs}")
     print(result.as_text())
     if "B_simple" in table:
-        noise = compare_noise_scale(table, result)
-        print("\nGradient noise scale (the runs' B_simple) at the same losses:")
-        print(f"{by or 'sweep':>10} {'L':>8} {'B_crit':>10} {'B_simple':>10} {'ratio':>7} runs")
-        for _, row in noise.iterrows():
-            group = "-" if by is None else f"{row[by]:.4g}"
-            print(
-                f"{group:>10} {row['L']:>8.4g} {row['B_crit']:>10.4g} {row['B_simple']:>10.4g} "
-                f"{row['ratio']:>7.3g} {int(row['n_runs']):>4d}"
-            )
+        _print_noise_scale(table, result, by)
     if args.json is not None:
         args.json.write_text(result.fit.to_json())
         print(f"\nwrote {args.json}")
     return 0
+
+
+def _matching(table: RunTable, match: str | None) -> RunTable:
+    """The runs whose id contains `match` (all without one)."""
+    import numpy as np
+
+    if not match:
+        return table
+    ids = np.asarray(table["run"]).astype(str)
+    keep = np.char.find(ids, match) >= 0
+    if not keep.any():
+        shown = ", ".join(repr(r) for r in dict.fromkeys(ids.tolist()))
+        raise ValueError(
+            f"--match {match!r}: no run id contains it (the {table.n_runs} runs are "
+            f"{shown[:300]}). Choose text that the sweep's run ids share."
+        )
+    return table.select(keep)
+
+
+def _print_noise_scale(table: RunTable, result: CriticalBatch, by: str | None) -> None:
+    """The runs' gradient noise scale beside B_crit at the same losses."""
+    from ..batch import compare_noise_scale
+
+    noise = compare_noise_scale(table, result)
+    print("\nGradient noise scale (the runs' B_simple) at the same losses:")
+    print(f"{by or 'sweep':>10} {'L':>8} {'B_crit':>10} {'B_simple':>10} {'ratio':>7} runs")
+    for _, row in noise.iterrows():
+        group = "-" if by is None else f"{row[by]:.4g}"
+        print(
+            f"{group:>10} {row['L']:>8.4g} {row['B_crit']:>10.4g} {row['B_simple']:>10.4g} "
+            f"{row['ratio']:>7.3g} {int(row['n_runs']):>4d}"
+        )

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import default
+
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``powerlaw-lm check``."""
+    from ..testing import check_consistent
+
     parser.add_argument(
         "fit",
         help="the fit: JSON from `powerlaw-lm fit --json` or FitResult.to_json(), a baseline "
@@ -29,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sigma",
         type=float,
-        default=3.0,
-        help="largest distance allowed, in combined standard errors (default 3)",
+        default=default(check_consistent, "sigma"),
+        help="largest distance allowed, in combined standard errors (%(default)s)",
     )
     parser.add_argument(
         "--param",

@@ -5,19 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._common import add_bootstrap, add_level, add_runs, add_seed, choices, default, read_table
+
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``powerlaw-lm isoflop``."""
-    parser.add_argument("runs", type=Path, help="CSV, JSONL or parquet file of runs")
-    parser.add_argument(
-        "--column",
-        action="append",
-        default=[],
-        metavar="CANONICAL=NAME",
-        help="map a column of the file onto a canonical name (repeatable), e.g. N=params",
-    )
+    from ..allocation import isoflop
+
+    add_runs(parser)
     parser.add_argument(
         "--budgets",
         type=float,
@@ -34,25 +31,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--profile",
-        choices=["chinchilla", "parabola"],
-        default="chinchilla",
-        help="curve fitted in each budget (default chinchilla; parabola as in the paper)",
+        choices=choices(isoflop, "profile"),
+        default=default(isoflop, "profile"),
+        help="curve fitted in each budget (%(default)s; parabola as in the paper)",
     )
-    parser.add_argument("--bootstrap", type=int, default=200, help="resamples (200)")
-    parser.add_argument("--level", type=float, default=0.8, help="interval coverage (0.8)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    add_bootstrap(parser, isoflop)
+    add_level(parser, isoflop, "interval coverage; 0.8 for Hoffmann et al.'s Table 2")
+    add_seed(parser, isoflop)
     parser.add_argument("--plot", type=Path, default=None, help="save the figure here")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``powerlaw-lm isoflop``; return the exit status."""
-    from ..allocation.core import CHINCHILLA_BUDGETS, isoflop
-    from ..records.table import read_runs
-    from .fit import parse_columns
+    from ..allocation import CHINCHILLA_BUDGETS, isoflop
 
     if args.budgets is not None and args.chinchilla_budgets:
         raise ValueError("give --budgets or --chinchilla-budgets, not both.")
-    table = read_runs(args.runs, **parse_columns(args.column))
+    table = read_table(args)
     budgets = CHINCHILLA_BUDGETS if args.chinchilla_budgets else args.budgets
     result = isoflop(
         table,
@@ -67,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        from ..plotting.core import plot_isoflop
+        from ..plotting import plot_isoflop
 
         plot_isoflop(result).savefig(args.plot, dpi=120)
         print(f"\nwrote {args.plot}")

@@ -3,17 +3,17 @@
 The objective is the **sum** over points of a robust loss of the log-space residual
 ``r = log L_pred - log L_obs``. The search has three stages:
 
-1. score every start of the law's grid in one vectorised call (chunked to bound memory);
-2. where the law is a sum of non-negative terms (:class:`~powerlaw_lm.laws.LinearStructure`),
-   project out the linear coefficients: for each point of a grid over the nonlinear
-   parameters alone, solve a non-negative least-squares problem for the coefficients,
-   which gives near-optimal starts in a fraction of the dimensions (variable projection);
-3. refine the best distinct candidates of both pools with L-BFGS-B and the law's analytic
-   gradient, then polish the winner.
+1. candidates: where the law is a sum of non-negative terms
+   (:class:`~powerlaw_lm.laws.LinearStructure`), variable projection over a grid of the
+   nonlinear parameters, every grid point solved at once, keeping the best local minima of
+   the grid (:mod:`._starts`); otherwise, or besides, the start grid ranked in one
+   vectorised call;
+2. the candidates refined together by damped Gauss-Newton steps on the robust loss
+   (:func:`._engine.solve`), a few array operations per iteration for all of them;
+3. on large tables, stages 1-2 run on a seeded sample of 20,000 rows (projection on
+   2,000, grid ranking on 4,000), and only the winner is refined on all rows.
 
-On large tables the starts are ranked on a seeded sample of 4,000 rows (variable
-projection on 2,000), stages 1-3 run on a seeded sample of 20,000 rows, and only the
-winner is refined on all rows.
+:func:`refine` (L-BFGS-B from one start) remains for the profile-likelihood refits.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize
 
 from ..laws import ScalingLaw
+from . import _engine, _starts
 
 FloatArray = NDArray[np.float64]
 Loss = Literal["huber", "squared", "asymmetric"]
@@ -249,79 +249,10 @@ class SearchResult:
     candidate_objectives: FloatArray
 
 
-def _varpro_candidates(obj: Objective, par: Parametrisation, max_grid: int = 120) -> FloatArray:
-    """Starts from variable projection over a grid of the nonlinear parameters."""
-    law = obj.law
-    lin = law.linear
-    if lin is None or par.ties:
-        return np.empty((0, law.n_params))
-    names = law.param_names
-    nl_idx = [names.index(n) for n in lin.nonlinear]
-    coef_idx = [i for i in range(law.n_params) if i not in nl_idx]
-    if any(i not in par.free for i in coef_idx):
-        return np.empty((0, law.n_params))
-    axes = []
-    per_axis = max(2, round(max_grid ** (1.0 / len(nl_idx))))
-    for i in nl_idx:
-        p = law.params[i]
-        if i not in par.free:
-            axes.append(np.array([par.base[i]]))
-            continue
-        g = np.array(p.grid if p.grid else (0.5,), dtype=float)
-        lo, hi = max(float(g.min()), 0.0), float(g.max())
-        lo = max(lo, 1e-3)
-        hi = max(hi, lo * 2)
-        axes.append(np.unique(np.concatenate([g[g > 0], np.geomspace(lo, hi, per_axis)])))
-    phi = np.array(np.meshgrid(*axes, indexing="ij")).reshape(len(nl_idx), -1).T
-    Bm = lin.basis(obj.X, phi)  # (k, n, m)
-    y = np.exp(obj.logy)
-    sw = np.sqrt(obj.weights)
-    coefs = np.empty((len(phi), Bm.shape[2]))
-    ok = np.ones(len(phi), dtype=bool)
-    for k in range(len(phi)):
-        A = Bm[k] * (sw / y)[:, None]
-        if not np.all(np.isfinite(A)):
-            ok[k] = False
-            continue
-        scale = np.linalg.norm(A, axis=0)
-        scale[scale == 0] = 1.0
-        try:
-            c, _ = optimize.nnls(A / scale, sw, maxiter=50 * A.shape[1])
-        except RuntimeError:
-            ok[k] = False
-            continue
-        coefs[k] = c / scale
-    phi, coefs = phi[ok], coefs[ok]
-    # Zero coefficients have log = -inf; floor them to a negligible positive value.
-    coefs = np.maximum(coefs, 1e-12 * np.maximum(coefs.max(axis=1, keepdims=True), 1e-300))
-    T = np.zeros((len(phi), law.n_params))
-    T_lin = lin.to_theta(phi, coefs)
-    T[:] = T_lin
-    for i in range(law.n_params):
-        if i not in par.free:
-            T[:, i] = par.base[i]
-    finite = np.all(np.isfinite(T), axis=1)
-    return T[finite]
-
-
 def _clip_to_bounds(T: FloatArray, bounds: Sequence[tuple[float, float]]) -> FloatArray:
     lo = np.array([b[0] for b in bounds])
     hi = np.array([b[1] for b in bounds])
     return np.clip(T, lo, hi)
-
-
-def _distinct_best(T: FloatArray, f: FloatArray, k: int) -> FloatArray:
-    order = np.argsort(f, kind="stable")
-    chosen: list[FloatArray] = []
-    for i in order:
-        if not np.isfinite(f[i]):
-            break
-        t = T[i]
-        if all(np.max(np.abs(t - c)) > 1e-3 for c in chosen):
-            chosen.append(t)
-        if len(chosen) == k:
-            break
-    return np.array(chosen) if chosen else np.empty((0, T.shape[1]))
 
 
 def refine(
@@ -342,6 +273,8 @@ def refine(
     free parameter, e.g. standard errors) preconditions the search: L-BFGS-B starts from
     an identity Hessian, so parameters of similar scale converge in fewer iterations.
     """
+    from scipy import optimize
+
     s_vec = np.ones(len(z0)) if scale is None else np.asarray(scale, dtype=float)
     with np.errstate(all="ignore"):
         f0, _ = obj.value_grad(par.full(z0), weights)
@@ -401,76 +334,102 @@ def minimize(
     seed: int = 0,
     callback: Callable[[int], Any] | None = None,
 ) -> SearchResult:
-    """Global search: grid scoring, variable projection, L-BFGS-B refinement, polish."""
+    """Global search: candidate starts, one batched refinement, then all rows.
+
+    Parameters
+    ----------
+    obj, par
+        The objective and parametrisation.
+    starts : ndarray of shape (k, p), optional
+        Starts (full fitted-space vectors) to rank besides the candidates of variable
+        projection. Without variable projection (``varpro=False``, or a law without
+        linear structure) and without `starts`, the law's start grid.
+    varpro : bool, default=True
+        Search the nonlinear parameters on a grid by variable projection where the law
+        allows it.
+    n_refine : int, optional
+        Candidates refined together: by default the 3 best basins of the projection grid
+        (and the 2 best of `starts`), or the 6 best distinct starts of a grid alone.
+    seed : int, default=0
+        Seed of the row subsamples of large tables.
+    callback : callable, optional
+        Called with the number of candidates once they are refined.
+    """
     law = obj.law
-    grid = law.start_grid() if starts is None else np.atleast_2d(starts)
-    full_grid = par.full(par.reduce(grid))
-    n = obj.logy.size
-    search = obj
-    if n > _SUBSAMPLE_ROWS:
-        rng = np.random.default_rng(seed)
-        idx = np.sort(rng.choice(n, size=_SUBSAMPLE_ROWS, replace=False))
-        search = obj.subset(idx)
-    pool = [_clip_to_bounds(full_grid, par.bounds_full)]
-    projected = 0
-    if varpro:
-        # Starts only need to land in the right basin: a few thousand rows suffice.
-        small = search
-        if search.logy.size > _VARPRO_ROWS:
-            rng = np.random.default_rng(seed + 1)
-            small = search.subset(np.sort(rng.choice(search.logy.size, _VARPRO_ROWS, False)))
-        pool.append(_clip_to_bounds(_varpro_candidates(small, par), par.bounds_full))
-        projected = len(pool[-1])
-    T = np.concatenate([p for p in pool if len(p)])
-    # Ranking starts needs only a sample of rows; refinement then uses all of `search`.
-    scorer = search
-    if search.logy.size > _GRID_ROWS:
-        rng = np.random.default_rng(seed + 2)
-        scorer = search.subset(np.sort(rng.choice(search.logy.size, _GRID_ROWS, False)))
-    if n_refine is None:
-        # Variable projection lands its best starts next to the optimum, so two
-        # refinements suffice (the recovery and reference tests pass with two); a grid
-        # alone needs more (kaplan_nd's recovery test fails with three, passes with six).
-        n_refine = 2 if projected else 6
-    f = scorer.ranks(T)
-    if np.sum(np.isfinite(f)) < n_refine:
-        f = scorer.values(T)
-    best = _distinct_best(T, f, n_refine)
-    if len(best) == 0:
+    search = _rows(obj, _SUBSAMPLE_ROWS, seed)
+    T = _candidates(search, par, starts, varpro, n_refine, seed)
+    if len(T) == 0:
         raise FloatingPointError(
             "every start of the grid gives a non-finite prediction; check the data's units "
             "or pass `starts=` with values near the expected parameters."
         )
-    results = []
-    for i, t in enumerate(best):
-        z, fz, ok, msg = refine(search, par, par.reduce(t)[0])
-        results.append((fz, z, ok, msg))
-        if callback is not None:
-            callback(i)
-    results.sort(key=lambda r: r[0])
-    fz, z, ok, msg = results[0]
+    sol = _engine.solve(search, par, par.reduce(T))
+    if callback is not None:
+        callback(len(T))
+    order = np.argsort(sol.f, kind="stable")
+    z, fz, ok = sol.z[order[0]], float(sol.f[order[0]]), bool(sol.converged[order[0]])
     if search is not obj:
-        z, fz, ok, msg = refine(obj, par, z)
-    # Polish: a second L-BFGS-B from the optimum removes the early stops that a flat
-    # Huber objective can cause. A restart that cannot improve the objective also shows
-    # the point is stationary, even where the line search ends "ABNORMAL" on a kink.
-    z2, f2, ok2, msg2 = refine(obj, par, z)
-    stationary = fz - f2 <= 1e-9 * abs(fz)
-    if f2 <= fz:
-        z, fz, msg = z2, f2, msg2
-    ok = ok or ok2 or stationary
-    if ok and msg.startswith("ABNORMAL"):
-        # L-BFGS-B's line search ends "ABNORMAL" on the kinks of a Huber objective even at
-        # the optimum; say what was checked instead of alarming the reader.
-        msg = "stationary: a restart from the optimum does not lower the objective"
-    cands = np.array([par.full(r[1]) for r in results])
+        full = _engine.solve(obj, par, z[None, :])
+        z, fz, ok = full.z[0], float(full.f[0]), bool(full.converged[0])
+    message = (
+        "converged: the relative decrease and the predicted decrease are below 1e-13"
+        if ok
+        else "stopped at the iteration limit before the stopping rule was met"
+    )
     return SearchResult(
         theta=par.full(z),
-        objective=float(fz),
+        objective=fz,
         converged=ok,
-        message=msg,
-        n_starts=len(T),
-        n_refined=len(best),
-        candidates=cands,
-        candidate_objectives=np.array([r[0] for r in results]),
+        message=message,
+        n_starts=len(T) if starts is None else max(len(T), len(starts)),
+        n_refined=len(T),
+        candidates=np.atleast_2d(par.full(sol.z[order])),
+        candidate_objectives=sol.f[order],
     )
+
+
+def _rows(obj: Objective, size: int, seed: int) -> Objective:
+    """`obj` on a seeded sample of `size` rows (sorted), or `obj` itself if not larger."""
+    n = obj.logy.size
+    if n <= size:
+        return obj
+    rng = np.random.default_rng(seed)
+    return obj.subset(np.sort(rng.choice(n, size=size, replace=False)))
+
+
+def _candidates(
+    search: Objective,
+    par: Parametrisation,
+    starts: FloatArray | None,
+    varpro: bool,
+    n_refine: int | None,
+    seed: int,
+) -> FloatArray:
+    """The starts that :func:`minimize` refines, as full parameter vectors.
+
+    The best basins of variable projection, and the best distinct rows of `starts` (of
+    the law's grid when there is neither projection nor `starts`).
+    """
+    picks = []
+    projected = False
+    if varpro:
+        # Starts only need to land in the right basin: a few thousand rows suffice.
+        small = _rows(search, _VARPRO_ROWS, seed + 1)
+        Tp, fp, shape = _starts.projection_starts(small, par)
+        if Tp.shape[1]:
+            projected = True
+            picks.append(Tp[0, _starts.local_minima(fp[0], shape, n_refine or 3)])
+    grid = starts
+    if not projected and (grid is None or len(grid) == 0):
+        grid = search.law.start_grid()
+    if grid is not None and len(grid):
+        full_grid = _clip_to_bounds(par.full(par.reduce(grid)), par.bounds_full)
+        # Ranking starts needs only a sample of rows; refinement then uses all of them.
+        scorer = _rows(search, _GRID_ROWS, seed + 2)
+        k = n_refine or (2 if projected else 6)
+        f = scorer.ranks(full_grid)
+        if np.sum(np.isfinite(f)) < k:
+            f = scorer.values(full_grid)
+        picks.append(_starts.distinct_best(full_grid, f, k))
+    picks = [p for p in picks if len(p)]
+    return np.concatenate(picks) if picks else np.empty((0, search.law.n_params))

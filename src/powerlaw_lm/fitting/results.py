@@ -1,49 +1,46 @@
-"""Immutable results of fits, and their reports.
+"""Immutable results of fits: :class:`FitResult` and :class:`Prediction`.
 
 A :class:`FitResult` is what :func:`powerlaw_lm.fit` returns and what
-:mod:`powerlaw_lm.published` holds for the papers' own fits: the law, its parameters, their
-uncertainty, and the means to predict, compare, summarise, plot and save.
+:mod:`powerlaw_lm.published` holds for the papers' own fits: the law, its parameters and their
+uncertainty, the quality of the fit, a typed reference to the :class:`FitProblem` it solved
+and, for a published fit, its :class:`Provenance`. It predicts, compares, summarises, plots
+and saves.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
+from .._checks import as_scalar_or_array, check_choice, check_level
 from ..exceptions import ExtrapolationWarning
 from ..laws import ScalingLaw, get_law
+from . import _json
+from .covariance import wald_interval
+from .problem import FitProblem, require_data
+from .provenance import Provenance
+from .summary import Summary
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["FitResult", "Prediction", "Summary"]
+__all__ = ["FitProblem", "FitResult", "Prediction", "Provenance", "Summary"]
 
 FloatArray = NDArray[np.float64]
 CIMethod = Literal["auto", "percentile", "bca", "wald", "profile"]
+_CI_METHODS = ("auto", "percentile", "bca", "wald", "profile")
 
 # A published law is trusted within its fitted range; past this factor we warn.
 _EXTRAPOLATION_FACTOR = 10.0
-
-
-def _html_block(
-    title: str, rows: Sequence[tuple[str, str]], frame: pd.DataFrame | None = None
-) -> str:
-    """A notebook block: a bold title, a two-column table of `rows`, then `frame`."""
-    esc = html.escape
-    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
-    extra = "" if frame is None else frame.to_html(border=0, float_format="{:.4g}".format)
-    return f'<div><strong>{esc(title)}</strong><table class="dataframe">{body}</table>{extra}</div>'
 
 
 @dataclass(frozen=True)
@@ -52,20 +49,27 @@ class Prediction:
 
     Attributes
     ----------
-    value : ndarray
-        Point prediction (from the fitted parameters).
-    lower, upper : ndarray
+    value : float or ndarray
+        Point prediction (from the fitted parameters); a float for scalar inputs, else an
+        array of the inputs' broadcast shape, like `lower` and `upper`.
+    lower, upper : float or ndarray
         Bounds of the interval.
     level : float
         Coverage of the interval (e.g. 0.9).
     method : str
         ``"bootstrap"`` (quantiles over the bootstrap draws) or ``"delta"`` (delta method
         on the log prediction, from the covariance).
+
+    Examples
+    --------
+    >>> p = Prediction(2.0, 1.9, 2.1, 0.9, "delta")
+    >>> float(p.upper - p.lower)
+    0.2...
     """
 
-    value: FloatArray
-    lower: FloatArray
-    upper: FloatArray
+    value: FloatArray | float
+    lower: FloatArray | float
+    upper: FloatArray | float
     level: float
     method: str
 
@@ -74,71 +78,6 @@ class Prediction:
             f"Prediction(value={self.value}, lower={self.lower}, upper={self.upper}, "
             f"level={self.level}, method={self.method!r})"
         )
-
-
-@dataclass(frozen=True)
-class Summary:
-    """A fit's report: a parameter table plus headline statistics.
-
-    Use ``str(summary)`` or :meth:`as_text` for a terminal, :meth:`as_html` in a notebook
-    (it is also the notebook representation) and :meth:`to_frame` for further work.
-    """
-
-    title: str
-    rows: tuple[tuple[str, float, float, float, float, str], ...]
-    stats: tuple[tuple[str, str], ...]
-    level: float
-
-    def to_frame(self) -> pd.DataFrame:
-        """The parameter table as a DataFrame indexed by parameter name."""
-        import pandas as pd
-
-        lo, hi = f"ci_low ({self.level:.0%})", f"ci_high ({self.level:.0%})"
-        frame = pd.DataFrame(
-            [r[1:] for r in self.rows],
-            index=pd.Index([r[0] for r in self.rows], name="param"),
-            columns=["value", "stderr", lo, hi, "note"],
-        )
-        return frame
-
-    def as_text(self) -> str:
-        """Render as fixed-width text."""
-        lines = [self.title, "=" * max(60, len(self.title))]
-        width = max(len(k) for k, _ in self.stats) if self.stats else 0
-        lines += [f"{k:<{width}} : {v}" for k, v in self.stats]
-        lines.append("-" * 60)
-        pct = f"{self.level:.0%}"
-        lines.append(
-            f"{'param':<10} {'value':>12} {'stderr':>11} {'ci low ' + pct:>13} "
-            f"{'ci high ' + pct:>13}  note"
-        )
-        for name, val, se, lo, hi, note in self.rows:
-            lines.append(f"{name:<10} {val:>12.6g} {se:>11.4g} {lo:>13.6g} {hi:>13.6g}  {note}")
-        return "\n".join(lines)
-
-    def as_html(self) -> str:
-        """Render as an HTML fragment (two tables), as pandas would."""
-        esc = html.escape
-        stat_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in self.stats)
-        body = "".join(
-            f"<tr><th>{esc(n)}</th><td>{v:.6g}</td><td>{se:.4g}</td><td>{lo:.6g}</td>"
-            f"<td>{hi:.6g}</td><td>{esc(note)}</td></tr>"
-            for n, v, se, lo, hi, note in self.rows
-        )
-        pct = f"{self.level:.0%}"
-        return (
-            f"<div><strong>{esc(self.title)}</strong>"
-            f'<table class="dataframe">{stat_rows}</table>'
-            f'<table class="dataframe"><thead><tr><th>param</th><th>value</th><th>stderr</th>'
-            f"<th>ci low {pct}</th><th>ci high {pct}</th><th>note</th></tr></thead>"
-            f"<tbody>{body}</tbody></table></div>"
-        )
-
-    def _repr_html_(self) -> str:
-        return self.as_html()
-
-    def __str__(self) -> str:
-        return self.as_text()
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,77 +93,45 @@ class FitResult:
         The form that was fitted.
     theta : ndarray of shape (p,)
         Parameters in the law's fitted space (logs of ``log=True`` parameters).
-    cov_theta : ndarray of shape (p, p) or None
+    cov_theta : ndarray of shape (p, p), optional
         Covariance of ``theta`` (zero rows and columns for fixed parameters).
-    objective : float
+    draws : ndarray of shape (n_boot, p), optional
+        Bootstrap (or posterior) draws of ``theta``.
+    objective : float, default=nan
         The minimised objective: the **sum** over points of the loss of the log-space
         residual.
-    loss : str
-        ``"huber"``, ``"squared"`` or ``"asymmetric"``.
-    delta : float
-        Huber's delta.
-    n_obs : int
-        Number of points fitted (0 for a published fit).
-    converged : bool
+    converged : bool, default=True
         Whether the optimizer reported success.
-    vary : tuple of bool
-        Which parameters were free.
-    residuals : ndarray of shape (n_obs,)
+    n_obs : int, default=0
+        Number of points fitted (0 for a published fit).
+    residuals : ndarray of shape (n_obs,), optional
         :math:`\log \hat L - \log L` at the optimum.
-    data_ranges : mapping of str to (float, float)
-        The range of each variable in the data.
-    draws : ndarray of shape (n_boot, p) or None
-        Bootstrap estimates of ``theta``.
-    valid_range : mapping of str to (float, float) or None
-        Range over which a published law was fitted; predictions more than ten times
-        beyond it warn.
-    citation, notes, key : str
-        Provenance (published fits).
-    units : mapping of str to str
-        Units of the variables and the target.
-    stderr_published : mapping of str to float or None
-        Standard errors as printed in a paper.
-    meta : mapping
-        How the fit ran (starts, seconds, bootstrap settings, seed).
-    data : mapping of str to ndarray or None
-        The fitted data (variables, ``"logy"``, ``"weights"``), kept for intervals, plots.
-    bounds : tuple of (float, float) or None
-        Bounds of each parameter in the fitted space as the fit used them (the law's,
-        narrowed by ``params=``); None means the law's.
-    problem : object or None
-        The objective and parametrisation of the fit (private; not serialised), used by
-        BCa and profile intervals.
+    problem : FitProblem, optional
+        What was fitted: the data, the loss, the free, fixed and tied parameters. Intervals
+        that refit (BCa, profile, posterior) need its data.
+    provenance : Provenance, optional
+        The source of a published fit (citation, units, valid range, printed errors).
+    meta : mapping, optional
+        How the result was made (starts, seconds, bootstrap settings, seed), for people to
+        read: no entry changes what the result does.
     """
 
     law: ScalingLaw
     theta: FloatArray
     cov_theta: FloatArray | None = None
-    objective: float = math.nan
-    loss: str = "huber"
-    delta: float = 1e-3
-    n_obs: int = 0
-    converged: bool = True
-    vary: tuple[bool, ...] = ()
-    residuals: FloatArray = field(default_factory=lambda: np.empty(0))
-    data_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     draws: FloatArray | None = None
-    valid_range: Mapping[str, tuple[float, float]] | None = None
-    citation: str = ""
-    notes: str = ""
-    key: str = ""
-    units: Mapping[str, str] = field(default_factory=dict)
-    stderr_published: Mapping[str, float] | None = None
+    objective: float = math.nan
+    converged: bool = True
+    n_obs: int = 0
+    residuals: FloatArray = field(default_factory=lambda: np.empty(0), repr=False)
+    problem: FitProblem | None = field(default=None, repr=False, compare=False)
+    provenance: Provenance | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
-    data: Mapping[str, FloatArray] | None = field(default=None, repr=False)
-    problem: Any = field(default=None, repr=False, compare=False)
-    bounds: tuple[tuple[float, float], ...] | None = None
 
     def __post_init__(self) -> None:
         theta = np.asarray(self.theta, dtype=float).reshape(-1)
         theta.setflags(write=False)
         object.__setattr__(self, "theta", theta)
-        if not self.vary:
-            object.__setattr__(self, "vary", (True,) * len(theta))
 
     # -- construction ----------------------------------------------------------------
     @classmethod
@@ -234,7 +141,8 @@ class FitResult:
         params: Mapping[str, float],
         *,
         stderr: Mapping[str, float] | None = None,
-        **kwargs: Any,
+        provenance: Provenance | None = None,
+        **fields: Any,
     ) -> FitResult:
         """Make a result from parameter values, e.g. a paper's published fit.
 
@@ -245,18 +153,28 @@ class FitResult:
         params : mapping of str to float
             Values in natural units.
         stderr : mapping of str to float, optional
-            Published standard errors, natural units.
-        **kwargs
-            Further fields (``citation``, ``valid_range``, ``units``, ``notes``, ``key``).
+            Published standard errors, natural units (stored in the provenance).
+        provenance : Provenance, optional
+            Where the values come from.
+        **fields
+            Further fields of :class:`FitResult` (``objective``, ``meta``, ...). The
+            provenance fields of powerlaw_lm 0.2 (``key``, ``citation``, ``notes``,
+            ``units``, ``valid_range``) are still taken and go into `provenance`.
 
         Examples
         --------
         >>> r = FitResult.from_params("kaplan_n", {"alpha_N": 0.076, "N_c": 8.8e13})
-        >>> float(r.predict(N=1e9)[0])
+        >>> float(r.predict(N=1e9))
         2.37...
         """
         law = get_law(law)
-        return cls(law=law, theta=law.to_fitted(params), stderr_published=stderr, **kwargs)
+        legacy = {k: fields.pop(k) for k in list(fields) if k in _PROVENANCE_FIELDS}
+        if legacy or stderr is not None:
+            named = {_PROVENANCE_FIELDS[k]: v for k, v in legacy.items()}
+            if stderr is not None:
+                named["stderr"] = stderr
+            provenance = replace(provenance or Provenance(), **named)
+        return cls(law=law, theta=law.to_fitted(params), provenance=provenance, **fields)
 
     # -- parameters ------------------------------------------------------------------
     @property
@@ -264,45 +182,106 @@ class FitResult:
         """Parameter values in natural units (a new dict on every access)."""
         return self.law.to_natural(self.theta)
 
-    def _jacobian_natural(self) -> FloatArray:
-        """d(natural)/d(fitted) for each parameter (diagonal)."""
-        return np.array(
-            [math.exp(t) if p.log else 1.0 for p, t in zip(self.law.params, self.theta)]
-        )
-
     @cached_property
     def cov(self) -> FloatArray | None:
         """Covariance of the natural-unit parameters (delta method), or None."""
         if self.cov_theta is None:
             return None
-        j = self._jacobian_natural()
-        return np.asarray(self.cov_theta) * np.outer(j, j)
+        with np.errstate(all="ignore"):
+            j = np.array([np.exp(t) if p.log else 1.0 for p, t in zip(self.law.params, self.theta)])
+            return np.asarray(self.cov_theta) * np.outer(j, j)
 
     @cached_property
     def stderr(self) -> dict[str, float]:
         """Standard errors in natural units.
 
         From the bootstrap draws when there are any, else from the covariance, else as
-        published; NaN where none is known.
+        published; NaN where none is known (and inf where a scale ran off to infinity).
         """
         names = self.law.param_names
-        if self.draws is not None and len(self.draws) > 1:
-            nat = self._natural_draws()
-            return {n: float(np.std(nat[:, i], ddof=1)) for i, n in enumerate(names)}
-        if self.cov is not None:
-            d = np.sqrt(np.clip(np.diag(self.cov), 0.0, None))
-            return {n: float(v) for n, v in zip(names, d)}
+        with np.errstate(all="ignore"):
+            if self.draws is not None and len(self.draws) > 1:
+                nat = self._natural_draws()
+                return {n: float(np.std(nat[:, i], ddof=1)) for i, n in enumerate(names)}
+            if self.cov is not None:
+                d = np.sqrt(np.clip(np.diag(self.cov), 0.0, None))
+                return {n: float(v) for n, v in zip(names, d)}
         given = self.stderr_published or {}
         return {n: float(given.get(n, math.nan)) for n in names}
 
     def _natural_draws(self) -> FloatArray:
         assert self.draws is not None
         d = np.array(self.draws, dtype=float)
-        for i, p in enumerate(self.law.params):
-            if p.log:
-                d[:, i] = np.exp(d[:, i])
+        logs = [i for i, p in enumerate(self.law.params) if p.log]
+        with np.errstate(over="ignore"):
+            d[:, logs] = np.exp(d[:, logs])
         return d
 
+    # -- the fit's problem and provenance ------------------------------------------------
+    @property
+    def vary(self) -> tuple[bool, ...]:
+        """Which parameters were free (all of them for a published fit)."""
+        return self.problem.vary if self.problem else (True,) * self.law.n_params
+
+    @property
+    def bounds(self) -> tuple[tuple[float, float], ...]:
+        """Fitted-space bounds of each parameter as the fit used them."""
+        return tuple(self.problem.bounds or ()) if self.problem else tuple(self.law.bounds_fitted)
+
+    @property
+    def loss(self) -> str:
+        """The loss of the fit: ``"huber"``, ``"squared"`` or ``"asymmetric"``."""
+        return self.problem.loss if self.problem else "huber"
+
+    @property
+    def delta(self) -> float:
+        """Huber's delta."""
+        return self.problem.delta if self.problem else 1e-3
+
+    @property
+    def data(self) -> dict[str, FloatArray] | None:
+        """The fitted data (the variables, ``"logy"``, ``"weights"``), or None."""
+        p = self.problem
+        if p is None or p.X is None or p.logy is None or p.weights is None:
+            return None
+        return {**p.X, "logy": p.logy, "weights": p.weights}
+
+    @property
+    def data_ranges(self) -> Mapping[str, tuple[float, float]]:
+        """The range of each variable in the data (empty for a published fit)."""
+        return self.problem.data_ranges if self.problem else {}
+
+    @property
+    def key(self) -> str:
+        """The published fit's key, e.g. ``"hoffmann2022:L_ND"`` (empty otherwise)."""
+        return self.provenance.key if self.provenance else ""
+
+    @property
+    def citation(self) -> str:
+        """Paper, arXiv id, equation or table of a published fit (empty otherwise)."""
+        return self.provenance.citation if self.provenance else ""
+
+    @property
+    def notes(self) -> str:
+        """What a published fit's numbers mean (empty otherwise)."""
+        return self.provenance.notes if self.provenance else ""
+
+    @property
+    def units(self) -> Mapping[str, str]:
+        """Units of the variables and the target, where known."""
+        return self.provenance.units if self.provenance else {}
+
+    @property
+    def valid_range(self) -> Mapping[str, tuple[float, float]] | None:
+        """Range a published law was fitted on; predictions far outside it warn."""
+        return self.provenance.valid_range if self.provenance else None
+
+    @property
+    def stderr_published(self) -> Mapping[str, float] | None:
+        """Standard errors as printed in a paper."""
+        return self.provenance.stderr if self.provenance else None
+
+    # -- fit quality -----------------------------------------------------------------
     @property
     def dof(self) -> int:
         """Degrees of freedom: points minus free parameters."""
@@ -318,8 +297,7 @@ class FitResult:
     def at_bound(self) -> tuple[str, ...]:
         """Names of free parameters that ended on (or within 1e-8 of) a bound."""
         out = []
-        bounds = self.bounds or tuple(self.law.bounds_fitted)
-        for p, t, v, (lo, hi) in zip(self.law.params, self.theta, self.vary, bounds):
+        for p, t, v, (lo, hi) in zip(self.law.params, self.theta, self.vary, self.bounds):
             near_lo = math.isfinite(lo) and abs(t - lo) <= 1e-8 * max(1.0, abs(lo))
             near_hi = math.isfinite(hi) and abs(t - hi) <= 1e-8 * max(1.0, abs(hi))
             if v and (near_lo or near_hi):
@@ -328,20 +306,20 @@ class FitResult:
 
     # -- intervals -------------------------------------------------------------------
     def ci(
-        self, level: float = 0.95, *, method: CIMethod = "auto"
+        self, level: float = 0.9, *, method: CIMethod = "auto"
     ) -> dict[str, tuple[float, float]]:
         """Confidence intervals of the parameters, natural units.
 
         Parameters
         ----------
-        level : float, default=0.95
+        level : float, default=0.9
             Coverage.
         method : {"auto", "percentile", "bca", "wald", "profile"}, default="auto"
             ``percentile`` and ``bca`` use the bootstrap draws; ``wald`` the covariance
             (symmetric in the fitted space, so positive parameters stay positive);
             ``profile`` profiles the objective with lmfit's ``conf_interval``. ``auto`` is
-            ``percentile`` when there are draws, else a paper's own 95% intervals when a
-            published fit carries them (``meta["ci95_bootstrap"]``), else ``wald``.
+            ``percentile`` when there are draws, else the intervals the source printed
+            when a published fit carries them at this `level`, else ``wald``.
 
         Examples
         --------
@@ -350,69 +328,60 @@ class FitResult:
         >>> [round(v, 5) for v in r.ci(0.95)["alpha_N"]]
         [0.07404, 0.07796]
         """
-        if not 0 < level < 1:
-            raise ValueError(f"`level` must lie in (0, 1); got {level}.")
-        names = self.law.param_names
-        published = (self.meta or {}).get("ci95_bootstrap")
-        if method == "auto" and self.draws is None and published and abs(level - 0.95) < 1e-12:
-            # A paper's own 95% bootstrap intervals beat symmetric ones rebuilt from SEs.
-            return {
-                n: (float(published[n][0]), float(published[n][1]))
-                if n in published
-                else (math.nan, math.nan)
-                for n in names
-            }
+        level = check_level(level, "FitResult.ci")
+        method = check_choice(method, "method", "FitResult.ci", _CI_METHODS)
         if method == "auto":
+            printed = self._printed_intervals(level)
+            if printed is not None:
+                return printed
             method = "percentile" if self.draws is not None else "wald"
         if method in ("percentile", "bca"):
-            if self.draws is None:
-                raise ValueError(
-                    f"method={method!r} needs bootstrap draws; refit with `bootstrap=1000` "
-                    "or use method='wald' or 'profile'."
-                )
-            from .uncertainty import bca_interval, percentile_interval
-
-            if method == "percentile":
-                lo, hi = percentile_interval(self.draws, level)
-            else:
-                lo, hi = bca_interval(self, level)
-            nat_lo = self.law.to_natural(lo)
-            nat_hi = self.law.to_natural(hi)
-            return {n: (nat_lo[n], nat_hi[n]) for n in names}
-        if method == "wald":
-            if self.cov_theta is None:
-                # Published standard errors are symmetric in natural units, as printed.
-                z = float(stats.norm.ppf(0.5 + level / 2))
-                se_pub = self.stderr
-                return {
-                    n: (self.params[n] - z * se_pub[n], self.params[n] + z * se_pub[n])
-                    for n in names
-                }
-            z = float(stats.norm.ppf(0.5 + level / 2))
-            se = np.sqrt(np.clip(np.diag(self.cov_theta), 0.0, None))
-            nat_lo = self.law.to_natural(self.theta - z * se)
-            nat_hi = self.law.to_natural(self.theta + z * se)
-            return {n: (nat_lo[n], nat_hi[n]) for n in names}
-        if method == "profile":
+            lo, hi = self._bootstrap_interval(level, method)
+        elif method == "profile":
             from .uncertainty import profile_intervals
 
-            return profile_intervals(self, level)
-        raise ValueError(
-            "The 'method' parameter of ci must be one of {'auto', 'percentile', 'bca', "
-            f"'wald', 'profile'}}. Got {method!r} instead."
-        )
+            return profile_intervals(require_data(self.problem), self.theta, level=level)
+        elif self.cov_theta is None:
+            # Published standard errors are symmetric in natural units, as printed.
+            names = self.law.param_names
+            values = np.array([self.params[n] for n in names])
+            se = np.array([self.stderr[n] for n in names])
+            low, high = wald_interval(values, se**2, level)
+            return {n: (float(a), float(b)) for n, a, b in zip(names, low, high)}
+        else:
+            lo, hi = wald_interval(self.theta, np.diag(self.cov_theta), level)
+        nat_lo, nat_hi = self.law.to_natural(lo), self.law.to_natural(hi)
+        return {n: (nat_lo[n], nat_hi[n]) for n in self.law.param_names}
+
+    def _printed_intervals(self, level: float) -> dict[str, tuple[float, float]] | None:
+        """A source's own intervals (better than symmetric ones rebuilt from its errors)."""
+        p = self.provenance
+        if self.draws is not None or p is None or not p.intervals:
+            return None
+        if abs(level - p.interval_level) > 1e-12:
+            return None
+        printed = {n: (float(lo), float(hi)) for n, (lo, hi) in p.intervals.items()}
+        return {n: printed.get(n, (math.nan, math.nan)) for n in self.law.param_names}
+
+    def _bootstrap_interval(self, level: float, method: str) -> tuple[FloatArray, FloatArray]:
+        if self.draws is None:
+            raise ValueError(
+                f"method={method!r} needs bootstrap draws; refit with `bootstrap=1000` "
+                "or use method='wald' or 'profile'."
+            )
+        from .uncertainty import bca_interval, percentile_interval
+
+        if method == "percentile":
+            return percentile_interval(self.draws, level)
+        return bca_interval(require_data(self.problem), self.theta, self.draws, level)
 
     # -- prediction ------------------------------------------------------------------
     def _check_range(self, X: Mapping[str, FloatArray]) -> None:
-        if not self.valid_range:
-            return
-        for var, (lo, hi) in self.valid_range.items():
-            if var not in X:
+        for var, (lo, hi) in (self.valid_range or {}).items():
+            x = X.get(var)
+            if x is None or not x.size:
                 continue
-            x = np.asarray(X[var], dtype=float)
-            if x.size and (
-                np.min(x) < lo / _EXTRAPOLATION_FACTOR or np.max(x) > hi * _EXTRAPOLATION_FACTOR
-            ):
+            if np.min(x) < lo / _EXTRAPOLATION_FACTOR or np.max(x) > hi * _EXTRAPOLATION_FACTOR:
                 label = self.key or self.law.name
                 warnings.warn(
                     f"{label}: {var} = {np.min(x):.3g}..{np.max(x):.3g} lies more than "
@@ -422,57 +391,62 @@ class FitResult:
                     stacklevel=3,
                 )
 
-    @overload
-    def predict(self, *, interval: None = None, **X: ArrayLike) -> FloatArray: ...
-
-    @overload
-    def predict(self, *, interval: float, **X: ArrayLike) -> Prediction: ...
-
-    def predict(self, *, interval: float | None = None, **X: ArrayLike) -> FloatArray | Prediction:
+    def predict(self, *, interval: float | bool | None = None, **X: ArrayLike) -> Any:
         """Predict the law's target at the given variables.
 
         Parameters
         ----------
-        interval : float, optional
-            If given (e.g. 0.9), also return the interval of this coverage: quantiles over
-            the bootstrap draws, or else the delta method from the covariance.
+        interval : float or bool, optional
+            If given, also return an interval of this coverage (``True``: 0.9): quantiles
+            over the bootstrap draws, or else the delta method from the covariance.
         **X : array-like
             The law's variables by name, broadcast together.
 
         Returns
         -------
-        ndarray or Prediction
+        float, ndarray or Prediction
+            A float for scalar inputs, else an array of the inputs' broadcast shape; a
+            :class:`Prediction` of the same shapes with `interval`.
 
         Examples
         --------
         >>> r = FitResult.from_params("chinchilla",
         ...     {"A": 406.4, "B": 410.7, "E": 1.69, "alpha": 0.34, "beta": 0.28})
-        >>> r.predict(N=[7e10], D=[1.4e12]).round(4)
-        array([1.9367])
+        >>> round(r.predict(N=7e10, D=1.4e12), 3)
+        1.937
+        >>> r.predict(N=[[7e10], [7e11]], D=[1.4e12, 1.4e13]).round(3)
+        array([[1.937, 1.859],
+               [1.891, 1.814]])
         """
         arrays = {k: np.asarray(v, dtype=float) for k, v in X.items()}
+        shape = np.broadcast_shapes(*(arrays[v].shape for v in self.law.variables if v in arrays))
         self._check_range(arrays)
         logp = self.law.log_predict(arrays, self.theta)
         value = np.exp(logp)
-        if interval is None:
-            return value
-        if not 0 < interval < 1:
-            raise ValueError(f"`interval` must lie in (0, 1); got {interval}.")
+        if interval is None or interval is False:
+            return as_scalar_or_array(value.reshape(shape))
+        level = 0.9 if interval is True else check_level(interval, "predict", name="interval")
+        lo, hi, method = self._band(arrays, logp, level)
+        v, lower, upper = (as_scalar_or_array(np.reshape(a, shape)) for a in (value, lo, hi))
+        return Prediction(v, lower, upper, level, method)
+
+    def _band(
+        self, X: Mapping[str, FloatArray], logp: FloatArray, level: float
+    ) -> tuple[FloatArray, FloatArray, str]:
+        """Lower and upper ends of the prediction interval, and how they were found."""
         if self.draws is not None and len(self.draws) > 1:
-            sims = np.exp(self.law.log_predict(arrays, self.draws))
-            q = [(1 - interval) / 2, (1 + interval) / 2]
-            lo, hi = np.nanquantile(sims, q, axis=0)
-            return Prediction(value, lo, hi, interval, "bootstrap")
+            sims = np.exp(self.law.log_predict(X, self.draws))
+            lo, hi = np.nanquantile(sims, [(1 - level) / 2, (1 + level) / 2], axis=0)
+            return lo, hi, "bootstrap"
         if self.cov_theta is None:
             raise ValueError(
                 "this result has neither bootstrap draws nor a covariance, so it has no "
                 "interval; refit with `bootstrap=1000` or call predict() without `interval`."
             )
-        _, g = self.law.log_predict_grad(arrays, self.theta)
+        _, g = self.law.log_predict_grad(X, self.theta)
         var = np.einsum("np,pq,nq->n", g, np.asarray(self.cov_theta), g)
-        z = float(stats.norm.ppf(0.5 + interval / 2))
-        half = z * np.sqrt(np.clip(var, 0.0, None))
-        return Prediction(value, np.exp(logp - half), np.exp(logp + half), interval, "delta")
+        lo, hi = wald_interval(logp, var, level)
+        return np.exp(lo), np.exp(hi), "delta"
 
     # -- comparison ------------------------------------------------------------------
     def compare(self, other: FitResult) -> pd.DataFrame:
@@ -515,36 +489,51 @@ class FitResult:
         return frame.set_index("param")
 
     # -- reports ---------------------------------------------------------------------
-    def summary(self, level: float = 0.95) -> Summary:
-        """The parameter table and fit statistics (see :class:`Summary`)."""
+    def summary(self, level: float | None = None) -> Summary:
+        """The parameter table and fit statistics (see :class:`Summary`).
+
+        Parameters
+        ----------
+        level : float, optional
+            Coverage of the intervals; default 0.9, or the coverage of the intervals a
+            published fit's source printed.
+
+        Examples
+        --------
+        >>> r = FitResult.from_params("kaplan_n", {"alpha_N": 0.076, "N_c": 8.8e13})
+        >>> print(r.summary().as_text().splitlines()[0])
+        FitResult: kaplan_n
+        """
+        p = self.provenance
+        if level is None:
+            level = p.interval_level if p is not None and p.intervals else 0.9
         ci = self.ci(level)
         se = self.stderr
         bound = set(self.at_bound)
         rows = []
-        for p, v in zip(self.law.params, self.vary):
-            note = "fixed" if not v else ("at bound" if p.name in bound else "")
-            lo, hi = ci[p.name]
-            rows.append((p.name, self.params[p.name], se[p.name], lo, hi, note))
-        stats_rows: list[tuple[str, str]] = [("law", f"{self.law.name}: {self.law.equation}")]
+        for par, v in zip(self.law.params, self.vary):
+            note = "fixed" if not v else ("at bound" if par.name in bound else "")
+            rows.append((par.name, self.params[par.name], se[par.name], *ci[par.name], note))
+        title = f"FitResult: {self.law.name}" + (f" ({self.key})" if self.key else "")
+        return Summary(title, tuple(rows), tuple(self._stats_rows()), level)
+
+    def _stats_rows(self) -> list[tuple[str, str]]:
+        rows = [("law", f"{self.law.name}: {self.law.equation}")]
         if self.key:
-            stats_rows.append(("published fit", self.key))
+            rows.append(("published fit", self.key))
         if self.citation:
-            stats_rows.append(("source", self.citation))
+            rows.append(("source", self.citation))
         if self.n_obs:
-            stats_rows += [
+            setting = f", delta={self.delta:g})" if self.loss != "squared" else ")"
+            rows += [
                 ("points", str(self.n_obs)),
-                (
-                    "objective",
-                    f"{self.objective:.10g} ({self.loss}, sum over points"
-                    + (f", delta={self.delta:g})" if self.loss != "squared" else ")"),
-                ),
+                ("objective", f"{self.objective:.10g} ({self.loss}, sum over points{setting}"),
                 ("log-space RMSE", f"{self.rmse_log:.4g}"),
                 ("converged", str(self.converged)),
             ]
         if self.draws is not None:
-            stats_rows.append(("bootstrap", f"{len(self.draws)} resamples"))
-        title = f"FitResult: {self.law.name}" + (f" ({self.key})" if self.key else "")
-        return Summary(title, tuple(rows), tuple(stats_rows), level)
+            rows.append(("bootstrap", f"{len(self.draws)} resamples"))
+        return rows
 
     def _repr_html_(self) -> str:
         return self.summary().as_html()
@@ -559,7 +548,7 @@ class FitResult:
 
     def plot(self, **kwargs: Any) -> Figure:
         """Data, fitted law and residuals; returns the matplotlib Figure."""
-        from ..plotting.core import plot_fit
+        from ..plotting.fits import plot_fit
 
         return plot_fit(self, **kwargs)
 
@@ -567,124 +556,51 @@ class FitResult:
     def to_json(self, *, include_data: bool = False) -> str:
         """Serialise to JSON; :meth:`from_json` reads it back.
 
+        Parameters
+        ----------
+        include_data : bool, default=False
+            Also write the fitted data, so that intervals which refit (BCa, profile)
+            work on the result read back.
+
         Examples
         --------
         >>> r = FitResult.from_params("kaplan_n", {"alpha_N": 0.076, "N_c": 8.8e13})
         >>> FitResult.from_json(r.to_json()).params == r.params
         True
         """
-
-        def arr(a: Any) -> Any:
-            return None if a is None else np.asarray(a, dtype=float).tolist()
-
-        payload = {
-            "format": "powerlaw_lm.FitResult/1",
-            "law": self.law.name,
-            "law_options": [list(o) for o in self.law.options],
-            "param_names": list(self.law.param_names),
-            "theta": arr(self.theta),
-            "params": self.params,
-            "cov_theta": arr(self.cov_theta),
-            "objective": _json_float(self.objective),
-            "loss": self.loss,
-            "delta": self.delta,
-            "n_obs": self.n_obs,
-            "converged": self.converged,
-            "vary": list(self.vary),
-            "bounds": None if self.bounds is None else [list(b) for b in self.bounds],
-            "residuals": arr(self.residuals),
-            "data_ranges": {k: list(v) for k, v in self.data_ranges.items()},
-            "draws": arr(self.draws),
-            "valid_range": None
-            if self.valid_range is None
-            else {k: list(v) for k, v in self.valid_range.items()},
-            "citation": self.citation,
-            "notes": self.notes,
-            "key": self.key,
-            "units": dict(self.units),
-            "stderr_published": None
-            if self.stderr_published is None
-            else dict(self.stderr_published),
-            "meta": _jsonable(dict(self.meta)),
-            "data": None
-            if (self.data is None or not include_data)
-            else {k: arr(v) for k, v in self.data.items()},
-        }
-        return json.dumps(payload, allow_nan=True)
+        return json.dumps(_json.dump(self, include_data=include_data), allow_nan=True)
 
     @classmethod
     def from_json(cls, text: str) -> FitResult:
-        """Rebuild a result written by :meth:`to_json` (its law must be registered)."""
-        d = json.loads(text)
-        if not isinstance(d, dict) or not str(d.get("format", "")).startswith(
-            "powerlaw_lm.FitResult/"
-        ):
-            raise ValueError(
-                "this JSON is not a powerlaw_lm FitResult (no 'format' field of "
-                "'powerlaw_lm.FitResult/1'); write it with FitResult.to_json()."
-            )
-        law = get_law(d["law"], **{k: v for k, v in d.get("law_options", [])})
+        """Rebuild a result written by :meth:`to_json` (its law must be registered).
 
-        def arr(a: Any) -> FloatArray | None:
-            return None if a is None else np.asarray(a, dtype=float)
+        Files written by powerlaw_lm 0.2 and before (format 1) are read too.
 
-        data = d.get("data")
-        return cls(
-            law=law,
-            theta=np.asarray(d["theta"], dtype=float),
-            cov_theta=arr(d["cov_theta"]),
-            objective=math.nan if d["objective"] is None else float(d["objective"]),
-            loss=d["loss"],
-            delta=float(d["delta"]),
-            n_obs=int(d["n_obs"]),
-            converged=bool(d["converged"]),
-            vary=tuple(bool(v) for v in d["vary"]),
-            bounds=None
-            if d.get("bounds") is None
-            else tuple((float(a), float(b)) for a, b in d["bounds"]),
-            residuals=np.asarray(d["residuals"], dtype=float),
-            data_ranges={k: (float(v[0]), float(v[1])) for k, v in d["data_ranges"].items()},
-            draws=arr(d["draws"]),
-            valid_range=None
-            if d["valid_range"] is None
-            else {k: (float(v[0]), float(v[1])) for k, v in d["valid_range"].items()},
-            citation=d["citation"],
-            notes=d["notes"],
-            key=d["key"],
-            units=d["units"],
-            stderr_published=d["stderr_published"],
-            meta=d["meta"],
-            data=None if data is None else {k: np.asarray(v, dtype=float) for k, v in data.items()},
-        )
+        Examples
+        --------
+        >>> r = FitResult.from_params("kaplan_n", {"alpha_N": 0.076, "N_c": 8.8e13})
+        >>> FitResult.from_json(r.to_json()).law.name
+        'kaplan_n'
+        """
+        return cls(**_json.load(json.loads(text)))
 
     def with_meta(self, **meta: Any) -> FitResult:
-        """Return a copy with entries added to :attr:`meta`."""
+        """Return a copy with entries added to :attr:`meta`.
+
+        Examples
+        --------
+        >>> r = FitResult.from_params("kaplan_n", {"alpha_N": 0.076, "N_c": 8.8e13})
+        >>> dict(r.with_meta(note="hand-made").meta)
+        {'note': 'hand-made'}
+        """
         return replace(self, meta={**self.meta, **meta})
 
 
-def _json_float(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    return obj
-
-
-def natural_draws(result: FitResult) -> FloatArray:
-    """Bootstrap draws of `result` in natural units, shape ``(n_boot, p)``."""
-    return result._natural_draws()
-
-
-def parameter_table(results: Sequence[FitResult]) -> pd.DataFrame:
-    """One row per result, one column per parameter (results of one law)."""
-    import pandas as pd
-
-    return pd.DataFrame([r.params for r in results], index=[r.key or r.law.name for r in results])
+# The provenance keywords of powerlaw_lm 0.2's FitResult, and their Provenance fields.
+_PROVENANCE_FIELDS = {
+    "key": "key",
+    "citation": "source",
+    "notes": "notes",
+    "units": "units",
+    "valid_range": "valid_range",
+}

@@ -2,11 +2,13 @@
 
 The bootstrap resamples points, or whole groups (runs: the points of one learning curve
 are not independent), by giving each row a multinomial count as a weight, so no data are
-copied. Every resample is refitted by L-BFGS-B warm-started from the fit. The draws
-depend only on the seed, never on the number of processes.
+copied. The resamples are refitted in blocks, each block one batch of damped Newton steps
+of the engine warm-started from the fit. The draws depend only on the seed, never on the
+number of processes.
 
 Profile-likelihood intervals and posterior sampling use lmfit's machinery
-(``conf_interval`` and the ``emcee`` method) on the same objective.
+(``conf_interval`` and the ``emcee`` method) on the same objective. Every function works on
+the :class:`~powerlaw_lm.fitting.problem.FitProblem` of a fit and its parameters.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from . import _optimize as _optimize
+from . import _engine, _optimize
 
 if TYPE_CHECKING:  # pragma: no cover
     import lmfit
 
+    from .problem import FitProblem
     from .results import FitResult
 
 __all__ = [
@@ -56,18 +59,34 @@ def _refit_block(
     groups: NDArray[np.int64] | None,
     scale: FloatArray | None = None,
 ) -> FloatArray:
-    out = np.empty((len(seeds), obj.law.n_params))
+    """Refit the resamples of `seeds` together, warm-started at `z0`; rows of NaN failed.
+
+    `scale` is accepted for compatibility; the engine's steps do not depend on the units
+    of the parameters.
+    """
     n = obj.logy.size
+    counts = np.stack([_resample_weights(np.random.default_rng(ss), n, groups) for ss in seeds])
     with _optimize.single_threaded_blas():
-        for i, ss in enumerate(seeds):
-            counts = _resample_weights(np.random.default_rng(ss), n, groups)
-            # Tolerances sized for resampling: each refit lands within 1e-4 standard errors
-            # of the tight optimum (measured on the Chinchilla data) in 40% fewer steps.
-            z, f, _, _ = _optimize.refine(
-                obj, par, z0, weights=obj.weights * counts, scale=scale, ftol=1e-12, gtol=1e-9
-            )
-            out[i] = par.full(z) if np.isfinite(f) else np.nan
+        sol = _engine.solve(
+            obj, par, np.repeat(z0[None, :], len(seeds), axis=0), weights=obj.weights * counts,
+            ftol=_BOOTSTRAP_FTOL, damping=1e-4,
+        )  # fmt: skip
+    out = np.atleast_2d(par.full(sol.z))
+    out[~np.isfinite(sol.f)] = np.nan
     return out
+
+
+# Relative decrease at which a resample's refit stops: its parameters then lie within
+# 1e-5 standard errors of the exact optimum (measured on the Chinchilla data).
+_BOOTSTRAP_FTOL = 1e-12
+# Problems x rows that one block of resamples holds (a block is refitted as one batch).
+_BLOCK_ELEMENTS = 65_536
+
+
+def _blocks(n: int, n_rows: int) -> list[range]:
+    """A fixed partition of `n` resamples into blocks; it depends on sizes, not on n_jobs."""
+    size = max(1, min(1024, _BLOCK_ELEMENTS // max(n_rows, 1)))
+    return [range(i, min(i + size, n)) for i in range(0, n, size)]
 
 
 def bootstrap_draws(
@@ -84,6 +103,10 @@ def bootstrap_draws(
 ) -> FloatArray:
     """Refit `n` bootstrap resamples; return their parameters, shape ``(n, p)``, fitted space.
 
+    The resamples are refitted in blocks (:func:`powerlaw_lm.fitting._engine.solve`, one
+    batch of damped Newton steps per block); the blocks, and so the draws, depend on the
+    sizes and the seed only, never on `n_jobs`.
+
     Parameters
     ----------
     obj, par
@@ -97,48 +120,56 @@ def bootstrap_draws(
     seed : int, optional
         The draws depend only on it (one child seed per resample), not on `n_jobs`.
     n_jobs : int, default=1
-        Processes (joblib); -1 for all cores.
+        Processes (joblib) over the blocks; -1 for all cores.
     progress : bool, optional
         Progress bar on stderr; ``None`` shows it only on a terminal.
     scale : ndarray of shape (q,), optional
-        Typical size of each free parameter's variation (e.g. its standard error), used
-        to precondition the refits.
+        Accepted for compatibility; unused.
 
     Returns
     -------
     ndarray of shape (n, p)
         Rows of failed refits are NaN.
+
+    Examples
+    --------
+    >>> from powerlaw_lm.fitting._optimize import Objective, Parametrisation
+    >>> from powerlaw_lm.laws import get_law
+    >>> law = get_law("kaplan_n")
+    >>> N = np.geomspace(1e6, 1e9, 12)
+    >>> L = (8.8e13 / N) ** 0.076 * np.exp(np.random.default_rng(0).normal(0, 0.01, 12))
+    >>> obj = Objective(law, {"N": N}, np.log(L), np.ones(12))
+    >>> theta = law.to_fitted({"alpha_N": 0.076, "N_c": 8.8e13})
+    >>> draws = bootstrap_draws(obj, Parametrisation.all_free(law), theta, n=8, seed=1)
+    >>> draws.shape, bool(np.array_equal(draws, bootstrap_draws(
+    ...     obj, Parametrisation.all_free(law), theta, n=8, seed=1, n_jobs=2)))
+    ((8, 2), True)
     """
     from tqdm.auto import tqdm
 
     children = np.random.SeedSequence(seed).spawn(n)
     z0 = par.reduce(theta)[0]
+    blocks = [[children[i] for i in b] for b in _blocks(n, obj.logy.size)]
     disable = (not sys.stderr.isatty()) if progress is None else not progress
     bar = tqdm(total=n, desc="bootstrap", unit="fit", disable=disable, file=sys.stderr)
+    out = []
     try:
-        if n_jobs == 1:
-            rows = []
-            for ss in children:
-                rows.append(_refit_block(obj, par, z0, [ss], groups, scale))
-                bar.update(1)
-            return np.concatenate(rows)
-        from joblib import Parallel, delayed, effective_n_jobs
+        if n_jobs == 1 or len(blocks) == 1:
+            results: Any = (_refit_block(obj, par, z0, b, groups) for b in blocks)
+        else:
+            from joblib import Parallel, delayed
 
-        workers = effective_n_jobs(n_jobs)
-        size = max(1, math.ceil(n / (workers * 8)))
-        blocks = [children[i : i + size] for i in range(0, n, size)]
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-        out = []
-        jobs = (delayed(_refit_block)(obj, par, z0, b, groups, scale) for b in blocks)
-        for block in parallel(jobs):
+            parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+            results = parallel(delayed(_refit_block)(obj, par, z0, b, groups) for b in blocks)
+        for block in results:
             out.append(block)
             bar.update(len(block))
-        return np.concatenate(out)
     finally:
         bar.close()
+    return np.concatenate(out) if out else np.empty((0, obj.law.n_params))
 
 
-def percentile_interval(draws: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
+def percentile_interval(draws: FloatArray, level: float = 0.9) -> tuple[FloatArray, FloatArray]:
     """Percentile bootstrap interval of each column of `draws`.
 
     Quantiles commute with monotone maps, so the interval of a log-fitted parameter is
@@ -155,13 +186,9 @@ def percentile_interval(draws: FloatArray, level: float) -> tuple[FloatArray, Fl
     return lo, hi
 
 
-def _jackknife(result: FitResult, max_units: int = 200) -> FloatArray:
-    obj, par, groups = _problem(result)
-    n = obj.logy.size
-    if groups is None:
-        units = np.arange(n)
-    else:
-        units = groups
+def _jackknife(problem: FitProblem, theta: FloatArray, max_units: int = 200) -> FloatArray:
+    obj, par = problem.objective(), problem.parametrisation()
+    units = np.arange(obj.logy.size) if problem.groups is None else problem.groups
     n_units = int(units.max()) + 1
     if n_units > max_units:
         # Delete-a-block jackknife: a fixed, seeded partition into max_units blocks.
@@ -170,7 +197,7 @@ def _jackknife(result: FitResult, max_units: int = 200) -> FloatArray:
         block_of[perm] = np.arange(n_units) % max_units
         units = block_of[units]
         n_units = max_units
-    z0 = par.reduce(result.theta)[0]
+    z0 = par.reduce(theta)[0]
     est = np.empty((n_units, obj.law.n_params))
     with _optimize.single_threaded_blas():
         for u in range(n_units):
@@ -180,35 +207,30 @@ def _jackknife(result: FitResult, max_units: int = 200) -> FloatArray:
     return est
 
 
-def _problem(
-    result: FitResult,
-) -> tuple[_optimize.Objective, _optimize.Parametrisation, NDArray[np.int64] | None]:
-    if result.problem is None:
-        raise ValueError(
-            "this interval needs the fitted data, which a published fit or a result read "
-            "from JSON does not carry; refit with powerlaw_lm.fit()."
-        )
-    obj, par = result.problem[:2]
-    groups = result.problem[2] if len(result.problem) > 2 else None
-    return obj, par, groups
-
-
-def bca_interval(result: FitResult, level: float) -> tuple[FloatArray, FloatArray]:
+def bca_interval(
+    problem: FitProblem, theta: FloatArray, draws: FloatArray, level: float = 0.9
+) -> tuple[FloatArray, FloatArray]:
     """Bias-corrected and accelerated (BCa) bootstrap interval, fitted space.
 
-    The bias correction comes from the share of draws below the estimate, the
-    acceleration from a jackknife over the resampled units (points or groups; a
-    delete-a-block jackknife of 200 blocks past 200 units), after Efron (1987).
+    The bias correction comes from the share of draws below the estimate `theta`, the
+    acceleration from a jackknife over the resampled units of `problem` (points or groups;
+    a delete-a-block jackknife of 200 blocks past 200 units), after Efron (1987).
+
+    Examples
+    --------
+    >>> import powerlaw_lm as pl
+    >>> N = np.geomspace(1e6, 1e9, 12)
+    >>> L = (8.8e13 / N) ** 0.076 * np.exp(np.random.default_rng(0).normal(0, 0.01, 12))
+    >>> res = pl.fit({"N": N, "L": L}, "kaplan_n", bootstrap=50)
+    >>> lo, hi = bca_interval(res.problem, res.theta, res.draws, 0.9)
+    >>> bool(lo[0] < res.theta[0] < hi[0])
+    True
     """
-    if result.draws is None:
-        raise ValueError("BCa intervals need bootstrap draws; refit with `bootstrap=1000`.")
-    draws = np.asarray(result.draws, dtype=float)
-    theta = np.asarray(result.theta)
-    jack = _jackknife(result)
-    lo = np.empty(theta.size)
-    hi = np.empty(theta.size)
-    alphas = np.array([(1 - level) / 2, (1 + level) / 2])
-    z_alpha = stats.norm.ppf(alphas)
+    draws = np.asarray(draws, dtype=float)
+    theta = np.asarray(theta, dtype=float)
+    jack = _jackknife(problem, theta)
+    lo, hi = np.empty(theta.size), np.empty(theta.size)
+    z_alpha = stats.norm.ppf([(1 - level) / 2, (1 + level) / 2])
     for j in range(theta.size):
         col = draws[:, j][np.isfinite(draws[:, j])]
         if col.size == 0 or np.ptp(col) == 0:
@@ -225,15 +247,15 @@ def bca_interval(result: FitResult, level: float) -> tuple[FloatArray, FloatArra
 
 
 def _lmfit_problem(
-    result: FitResult,
+    problem: FitProblem, theta: FloatArray
 ) -> tuple[lmfit.Minimizer, lmfit.Parameters, dict[str, str]]:
     import lmfit
 
-    obj, par, _ = _problem(result)
+    obj, par = problem.objective(), problem.parametrisation()
     law = obj.law
     names: dict[str, str] = {}
     lp = lmfit.Parameters()
-    z0 = par.reduce(result.theta)[0]
+    z0 = par.reduce(theta)[0]
     for k, i in enumerate(par.free):
         p = law.params[i]
         pname = f"log_{p.name}" if p.log else p.name
@@ -251,7 +273,7 @@ def _lmfit_problem(
     return lmfit.Minimizer(residual, lp, nan_policy="omit"), lp, names
 
 
-def _profile_minimizer(result: FitResult) -> tuple[Any, Any, dict[str, str]]:
+def _profile_minimizer(problem: FitProblem, theta: FloatArray) -> tuple[Any, Any, dict[str, str]]:
     """An lmfit Minimizer whose inner refits run our L-BFGS-B on the fit's own objective.
 
     lmfit's ``conf_interval`` steps one parameter away from the optimum and calls
@@ -264,8 +286,8 @@ def _profile_minimizer(result: FitResult) -> tuple[Any, Any, dict[str, str]]:
 
     import lmfit
 
-    obj, par, _ = _problem(result)
-    minimizer, lp, names = _lmfit_problem(result)
+    obj, par = problem.objective(), problem.parametrisation()
+    minimizer, lp, names = _lmfit_problem(problem, theta)
     inv = {v: k for k, v in names.items()}
     free_names = [obj.law.params[i].name for i in par.free]
 
@@ -277,8 +299,7 @@ def _profile_minimizer(result: FitResult) -> tuple[Any, Any, dict[str, str]]:
         def leastsq(self, params: Any = None, **kws: Any) -> Any:
             current = params if params is not None else self._current
             fixed = [i for i, n in zip(par.free, free_names) if not current[inv[n]].vary]
-            z_all = np.array([current[inv[n]].value for n in free_names])
-            base = par.full(z_all).copy()
+            base = par.full(np.array([current[inv[n]].value for n in free_names])).copy()
             sub = _optimize.Parametrisation(
                 obj.law,
                 tuple(i for i in par.free if i not in fixed),
@@ -287,58 +308,65 @@ def _profile_minimizer(result: FitResult) -> tuple[Any, Any, dict[str, str]]:
                 par.ties,
             )
             z, f, _, _ = _optimize.refine(obj, sub, sub.reduce(base)[0])
-            theta = sub.full(z)
+            fitted = sub.full(z)
             out = current.copy()
             for i, n in zip(par.free, free_names):
-                out[inv[n]].value = float(theta[i])
+                out[inv[n]].value = float(fitted[i])
             return types.SimpleNamespace(params=out, chisqr=2.0 * f)
 
-    refit = _Refit(minimizer.userfcn, lp)
-    cov = result.cov_theta
+    cov, _ = problem.covariance(theta)
+    se = np.zeros(len(theta)) if cov is None else np.sqrt(np.clip(np.diag(cov), 0.0, None))
     best = lp.copy()
     for i, n in zip(par.free, free_names):
-        se = (
-            math.sqrt(cov[i, i])
-            if cov is not None and cov[i, i] > 0
-            else abs(result.theta[i]) * 0.1 + 1e-3
-        )
-        best[inv[n]].stderr = se
-    return refit, types.SimpleNamespace(params=best, chisqr=2.0 * result.objective), names
+        # lmfit steps away from the optimum in units of these errors.
+        best[inv[n]].stderr = float(se[i]) if se[i] > 0 else abs(theta[i]) * 0.1 + 1e-3
+    chisqr = 2.0 * float(problem.loss_value(theta))
+    return _Refit(minimizer.userfcn, lp), types.SimpleNamespace(params=best, chisqr=chisqr), names
 
 
-def profile_intervals(result: FitResult, level: float = 0.95) -> dict[str, tuple[float, float]]:
+def profile_intervals(
+    problem: FitProblem, theta: FloatArray, *, level: float = 0.9
+) -> dict[str, tuple[float, float]]:
     """Profile-likelihood intervals through lmfit's ``conf_interval``, natural units.
 
-    Each parameter is stepped away from the optimum while the others are refitted; the
-    interval ends where a likelihood-ratio test rejects at `level`. For the squared loss
+    Each parameter is stepped away from the optimum `theta` while the others are refitted;
+    the interval ends where a likelihood-ratio test rejects at `level`. For the squared loss
     this is lmfit's own F-test; for Huber (with its small delta, close to a Laplace
     likelihood whose scale is estimated from the fit) the statistic is
     ``2 dof (objective / objective_best - 1)``, chi-square with one degree of freedom.
     Fixed parameters get ``(value, value)``; an end that is never reached is infinite.
+
+    Examples
+    --------
+    >>> import powerlaw_lm as pl
+    >>> N = np.geomspace(1e6, 1e9, 12)
+    >>> L = (8.8e13 / N) ** 0.076 * np.exp(np.random.default_rng(0).normal(0, 0.01, 12))
+    >>> res = pl.fit({"N": N, "L": L}, "kaplan_n", loss="squared")
+    >>> lo, hi = profile_intervals(res.problem, res.theta, level=0.9)["alpha_N"]
+    >>> bool(lo < res.params["alpha_N"] < hi)
+    True
     """
     import lmfit
 
-    obj, _, _ = _problem(result)
-    refit, best, names = _profile_minimizer(result)
-    dof = max(obj.logy.size - len(names), 1)
+    law = problem.law
+    refit, best, names = _profile_minimizer(problem, theta)
+    if len(names) < 2:
+        raise ValueError("profile intervals need at least two free parameters; use 'wald'.")
+    dof = max(problem.n_obs - len(names), 1)
 
     def prob_func(best_fit: Any, new_fit: Any) -> float:
         ratio = max(new_fit.chisqr / best_fit.chisqr - 1.0, 0.0)
-        if obj.loss == "squared":
+        if problem.loss == "squared":
             return float(stats.f.cdf(ratio * dof, 1, dof))
         return float(stats.chi2.cdf(2.0 * dof * ratio, 1))
 
-    out: dict[str, tuple[float, float]] = {n: (v, v) for n, v in result.params.items()}
-    if len(names) < 2:
-        raise ValueError("profile intervals need at least two free parameters; use 'wald'.")
+    out: dict[str, tuple[float, float]] = {n: (v, v) for n, v in law.to_natural(theta).items()}
     with _optimize.single_threaded_blas():
         ci = lmfit.conf_interval(refit, best, sigmas=[level], prob_func=prob_func)
-    law = result.law
     for pname, rows in ci.items():
-        natural = names[pname]
-        p = law.param(natural)
+        p = law.param(names[pname])
         ends = [v for prob, v in rows if prob > 0]
-        out[natural] = (p.to_natural(min(ends)), p.to_natural(max(ends)))
+        out[p.name] = (p.to_natural(min(ends)), p.to_natural(max(ends)))
     return out
 
 
@@ -349,18 +377,32 @@ def posterior(
     burn: int = 300,
     thin: int = 5,
     nwalkers: int | None = None,
-    seed: int | None = None,
+    seed: int | None = 0,
     progress: bool | None = None,
     prior_width: float = 30.0,
 ) -> FitResult:
     """Sample the posterior with lmfit's ``emcee`` method; return a result whose draws are it.
 
-    The likelihood treats the signed root of the loss as Gaussian residuals with an
-    unknown scale (lmfit's ``is_weighted=False``), with a flat prior on the box of
-    ``prior_width`` Wald standard errors around the fit (within the law's bounds).
-    The returned result's :meth:`~powerlaw_lm.fitting.results.FitResult.ci` and
-    :meth:`~powerlaw_lm.fitting.results.FitResult.predict` intervals come from the chain.
+    The likelihood treats the signed root of the loss of ``result.problem`` as Gaussian
+    residuals with an unknown scale (lmfit's ``is_weighted=False``), with a flat prior on
+    the box of ``prior_width`` Wald standard errors around the fit (within the law's
+    bounds): with improper flat priors the walkers drift into regions where a term
+    vanishes and the likelihood no longer changes. The returned result's
+    :meth:`~powerlaw_lm.fitting.FitResult.ci` and
+    :meth:`~powerlaw_lm.fitting.FitResult.predict` intervals come from the chain.
     Needs the ``mcmc`` extra (``pip install emcee``).
+
+    Examples
+    --------
+    >>> import powerlaw_lm as pl
+    >>> N = np.geomspace(1e6, 1e9, 12)
+    >>> L = (8.8e13 / N) ** 0.076 * np.exp(np.random.default_rng(0).normal(0, 0.01, 12))
+    >>> res = pl.fit({"N": N, "L": L}, "kaplan_n")
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stdout(io.StringIO()):  # emcee's note on the chain length
+    ...     post = posterior(res, steps=300, burn=100, progress=False)
+    >>> post.draws.shape[1], post.meta["posterior"]
+    (2, 'emcee')
     """
     try:
         import emcee  # noqa: F401
@@ -370,19 +412,36 @@ def posterior(
         ) from exc
     from dataclasses import replace
 
-    minimizer, lp, names = _lmfit_problem(result)
-    _, par, _ = _problem(result)
-    # A flat prior on a box of +-`prior_width` standard errors around the fit (within the
-    # law's bounds): with improper flat priors the walkers drift into regions where a term
-    # vanishes and the likelihood no longer changes.
-    cov = result.cov_theta
-    for k, i in enumerate(par.free):
-        pname = list(names)[k]
+    from .problem import require_data
+
+    problem = require_data(result.problem)
+    draws = _emcee_draws(
+        problem, result.theta, result.cov_theta, steps, burn, thin, nwalkers, seed, progress,
+        prior_width,
+    )  # fmt: skip
+    return replace(result, draws=draws, meta={**result.meta, "posterior": "emcee", "steps": steps})
+
+
+def _emcee_draws(
+    problem: FitProblem,
+    theta: FloatArray,
+    cov: FloatArray | None,
+    steps: int,
+    burn: int,
+    thin: int,
+    nwalkers: int | None,
+    seed: int | None,
+    progress: bool | None,
+    prior_width: float,
+) -> FloatArray:
+    """The chain of lmfit's ``emcee`` on `problem`, flat prior of `prior_width` SEs, theta."""
+    minimizer, lp, names = _lmfit_problem(problem, theta)
+    par = problem.parametrisation()
+    for pname, i in zip(names, par.free):
         se = math.sqrt(cov[i, i]) if cov is not None and cov[i, i] > 0 else 1.0
         lo, hi = par.bounds_full[i]
         lp[pname].set(
-            min=max(lo, result.theta[i] - prior_width * se),
-            max=min(hi, result.theta[i] + prior_width * se),
+            min=max(lo, theta[i] - prior_width * se), max=min(hi, theta[i] + prior_width * se)
         )
     show = sys.stderr.isatty() if progress is None else progress
     with _optimize.single_threaded_blas():
@@ -397,18 +456,4 @@ def posterior(
             progress=show,
         )
     flat = res.flatchain[list(names)].to_numpy()
-    draws = par.full(flat) if flat.ndim == 2 else par.full(flat[None, :])
-    return replace(result, draws=draws, meta={**result.meta, "posterior": "emcee", "steps": steps})
-
-
-def interval_table(
-    result: FitResult, level: float = 0.95, methods: Sequence[str] = ("wald",)
-) -> Any:
-    """Intervals of every parameter by several methods, as a DataFrame."""
-    import pandas as pd
-
-    rows = []
-    for m in methods:
-        for name, (lo, hi) in result.ci(level, method=m).items():  # type: ignore[arg-type]
-            rows.append({"method": m, "param": name, "low": lo, "high": hi})
-    return pd.DataFrame(rows).set_index(["param", "method"]).sort_index()
+    return np.asarray(par.full(flat) if flat.ndim == 2 else par.full(flat[None, :]), dtype=float)

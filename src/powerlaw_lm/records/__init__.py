@@ -3,6 +3,10 @@
 :class:`RunTable` is the one type every analysis takes. It is built once, at the boundary,
 from a file (:func:`read_runs`), a DataFrame or pydantic records, and checked column-wise;
 :func:`as_table` is the door every analysis takes its `data` through.
+
+Inside: ``table`` (RunTable, read_runs), ``models`` (the pydantic records Run, RunConfig,
+CurvePoint), ``_checks`` (the column checks), ``io`` (CSV, JSONL and parquet files) and
+``convert`` (as_table, skip_warmup).
 """
 
 from __future__ import annotations

@@ -1,21 +1,15 @@
-"""Validation of tables of runs and of their files (private helpers of :mod:`.records`).
+"""Column-wise validation of tables of runs (private helpers of :mod:`.records`).
 
 The checks work on whole columns (numpy), so that a million rows are checked in a
 fraction of a second, and collect every problem before anything is raised: one
-:class:`~powerlaw_lm.exceptions.RunTableError` then lists them all. The readers and
-writers live here too, because a write is validated like a table: it is read back and
-compared with what was written.
+:class:`~powerlaw_lm.exceptions.RunTableError` then lists them all (:class:`Problems`).
+Reading and writing files is :mod:`.io`'s job.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +29,9 @@ D_FROM_SB = "D = SB"
 C_FROM_ND = "C = 6ND"
 D_FROM_CN = "D = C/(6N)"
 RUN_FROM_ROW = "run = row number (each row is its own run)"
+# The key of `RunTable.derived` that says how the rows were reordered (not a column).
+ROWS = "rows"
+ROWS_SORTED = "sorted by (run, S)"
 
 # How each canonical column can be obtained when a table lacks it (used in messages).
 _DERIVABLE = {
@@ -225,49 +222,88 @@ def check_values(
         )
 
 
-def check_order(steps: np.ndarray, runs: pd.Series, problems: Problems) -> None:
-    """Report repeated (run, S) pairs and S going down within a run (rows out of order)."""
-    codes, _ = runs.factorize(use_na_sentinel=True)
+def training_order(
+    steps: np.ndarray, runs: pd.Series, values: Mapping[str, np.ndarray], problems: Problems
+) -> tuple[np.ndarray | None, str]:
+    """Return the row order that puts every run in training order, and a note of the change.
+
+    ``(None, "")`` when the steps of every run already increase down the table (runs may
+    interleave): nothing moves. Otherwise the rows are sorted by (run, S), which gives one
+    table whatever order the rows came in. A row that repeats an earlier row's (run, S)
+    with the same `values` is dropped; one with different values is a conflict, and is
+    reported to `problems`.
+    """
+    codes, _ = runs.factorize(sort=True, use_na_sentinel=True)
     usable = (codes >= 0) & np.isfinite(steps)
-    if usable.all() and bool(np.all(codes[1:] >= codes[:-1])):
-        # Runs in contiguous blocks, the usual layout: no sort needed.
-        pos = by_run = np.arange(len(codes))
+    pos = np.flatnonzero(usable)
+    if _increasing_within_runs(codes, steps, pos):
+        return None, ""
+    by_key = pos[np.lexsort((steps[pos], codes[pos]))]
+    repeat = np.r_[
+        False, (codes[by_key[1:]] == codes[by_key[:-1]]) & (steps[by_key[1:]] == steps[by_key[:-1]])
+    ]
+    # The first row (in the sorted order) of each group of equal (run, S).
+    starts = np.maximum.accumulate(np.where(repeat, 0, np.arange(by_key.size)))
+    rows, earlier = by_key[repeat], by_key[starts[repeat]]
+    differ = {name: v[rows] != v[earlier] for name, v in values.items()}
+    conflict = np.zeros(rows.size, dtype=bool)
+    for d in differ.values():
+        conflict |= d
+    if conflict.any():
+        _report_conflicts(rows, earlier, conflict, differ, steps, runs, values, problems)
+    note = ROWS_SORTED
+    if repeat.any():
+        n = int(np.count_nonzero(repeat))
+        note += f"; {n} repeated row{'s' if n != 1 else ''} dropped (same run, S and values)"
+    return by_key[~repeat], note
+
+
+def _increasing_within_runs(codes: np.ndarray, steps: np.ndarray, pos: np.ndarray) -> bool:
+    """Whether S increases strictly down the table within every run (rows in `pos`)."""
+    if (
+        pos.size == codes.size
+        and np.count_nonzero(codes[1:] != codes[:-1]) == len(np.unique(codes)) - 1
+    ):
+        by_run = pos  # runs in contiguous blocks, the usual layout: no sort needed
     else:
-        pos = np.flatnonzero(usable)
         by_run = pos[np.argsort(codes[pos], kind="stable")]
     same_run = codes[by_run[1:]] == codes[by_run[:-1]]
-    if not np.any(same_run & (steps[by_run[1:]] <= steps[by_run[:-1]])):
-        return
-    down = same_run & (steps[by_run[1:]] < steps[by_run[:-1]])
-    if down.any():
-        rows, prev = by_run[1:][down], by_run[:-1][down]
-        order = np.argsort(rows)
-        rows, prev = rows[order], prev[order]
-        before = dict(zip(rows.tolist(), prev.tolist()))
-        problems.add(
-            f"column 'S': {count(rows.size, 'row')} out of training order (S smaller than "
-            "in the run's previous row): "
-            + show_rows(
-                rows,
-                runs,
-                lambda i: f"S = {fmt_value(steps[i])} after {fmt_value(steps[before[i]])}",
-            )
-            + ". Rows of a run must be in training order: sort them, e.g. "
-            "df.sort_values(['run', 'S'], kind='stable')."
+    return bool(np.all(steps[by_run[1:]][same_run] > steps[by_run[:-1]][same_run]))
+
+
+def _report_conflicts(
+    rows: np.ndarray,
+    earlier: np.ndarray,
+    conflict: np.ndarray,
+    differ: Mapping[str, np.ndarray],
+    steps: np.ndarray,
+    runs: pd.Series,
+    values: Mapping[str, np.ndarray],
+    problems: Problems,
+) -> None:
+    """Report rows that repeat an earlier (run, S) with other values, naming both rows."""
+    order = np.flatnonzero(conflict)[np.argsort(rows[conflict], kind="stable")]
+    bad = rows[order]
+    # For each conflicting row: the row it repeats, and the first column that differs.
+    shown = {
+        int(rows[k]): (int(earlier[k]), next(n for n in values if differ[n][k])) for k in order
+    }
+
+    def detail(i: int) -> str:
+        j, name = shown[i]
+        return (
+            f"S = {fmt_value(steps[i])}, {name} = {fmt_value(values[name][i])} against "
+            f"{fmt_value(values[name][j])} in row {j}"
         )
-    by_step = pos[np.lexsort((steps[pos], codes[pos]))]
-    repeat = (codes[by_step[1:]] == codes[by_step[:-1]]) & (
-        steps[by_step[1:]] == steps[by_step[:-1]]
+
+    problems.add(
+        f"columns 'run', 'S': {bad.size} row{'s' if bad.size != 1 else ''} "
+        f"repeat{'s' if bad.size == 1 else ''} the (run, S) pair of an earlier row with "
+        "different values: "
+        + show_rows(bad, runs, detail)
+        + ". Each evaluation must appear once: drop the wrong rows, or give a restarted "
+        "run its own run id."
     )
-    if repeat.any():
-        rows = np.sort(by_step[1:][repeat])
-        problems.add(
-            f"columns 'run', 'S': {rows.size} row{'s' if rows.size != 1 else ''} "
-            f"repeat{'s' if rows.size == 1 else ''} the (run, S) pair of an earlier row: "
-            + show_rows(rows, runs, lambda i: f"S = {fmt_value(steps[i])}")
-            + ". Each evaluation must appear once: drop the repeats "
-            "(df.drop_duplicates(['run', 'S'])) or give a restarted run its own run id."
-        )
 
 
 def derivations(present: set[str]) -> dict[str, str]:
@@ -410,8 +446,46 @@ def check_names(frame: pd.DataFrame, problems: Problems) -> None:
 
 
 def validate(frame: Any, required: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Validate ``frame``; return the canonical copy (RangeIndex, canonical columns first)."""
+    """Validate ``frame``; return the canonical copy (RangeIndex, canonical columns first).
+
+    Also returns the derivation notes: each derived column with its formula, and under
+    :data:`ROWS` how the rows were reordered, if they were.
+    """
     problems = Problems()
+    frame = _checked_frame(frame, problems)
+    present = set(frame.columns)
+    runs = normalize_runs(frame["run"], problems) if "run" in present else None
+    numbers: dict[str, np.ndarray] = {}
+    for name in NUMERIC:
+        if name in present:
+            numbers[name], reported = parse_numeric(frame[name], name, runs, problems)
+            check_values(numbers[name], name, runs, problems, reported=reported)
+    order, note = None, ""
+    if runs is not None and "S" in numbers:
+        # L first, so that a conflict is told by its loss where the losses differ.
+        values = {k: numbers[k] for k in ("L", *NUMERIC) if k in numbers and k != "S"}
+        order, note = training_order(numbers["S"], runs, values, problems)
+    derived = derivations(present)
+    for name in required:
+        if name not in present and name not in derived and name != "run":
+            problems.add(missing_message(name, list(frame.columns)))
+    if not problems:
+        for name, how in derived.items():
+            numbers[name] = compute_derived(numbers, how)
+            check_values(numbers[name], name, runs, problems, how=how)
+    problems.raise_if_any()
+    if runs is None:
+        runs = pd.Series(np.arange(len(frame)).astype(str), dtype=RUN_DTYPE)
+        derived["run"] = RUN_FROM_ROW
+    out = _assemble(frame, runs, numbers)
+    if order is not None:
+        out = out.iloc[order].reset_index(drop=True)
+        derived[ROWS] = note
+    return out, derived
+
+
+def _checked_frame(frame: Any, problems: Problems) -> pd.DataFrame:
+    """Refuse what is not a DataFrame with unique string names and no named index."""
     if not isinstance(frame, pd.DataFrame):
         problems.add(
             f"expected a pandas DataFrame, got {type(frame).__name__}. Build one with "
@@ -427,29 +501,12 @@ def validate(frame: Any, required: Sequence[str]) -> tuple[pd.DataFrame, dict[st
             "df.reset_index(drop=True)."
         )
     problems.raise_if_any()
-    frame = frame.reset_index(drop=True)
+    return frame.reset_index(drop=True)
+
+
+def _assemble(frame: pd.DataFrame, runs: pd.Series, numbers: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The canonical columns (numbers, then run ids) followed by the frame's other columns."""
     n = len(frame)
-    present = set(frame.columns)
-    runs = normalize_runs(frame["run"], problems) if "run" in present else None
-    numbers: dict[str, np.ndarray] = {}
-    for name in NUMERIC:
-        if name in present:
-            numbers[name], reported = parse_numeric(frame[name], name, runs, problems)
-            check_values(numbers[name], name, runs, problems, reported=reported)
-    if runs is not None and "S" in numbers:
-        check_order(numbers["S"], runs, problems)
-    derived = derivations(present)
-    for name in required:
-        if name not in present and name not in derived and name != "run":
-            problems.add(missing_message(name, list(frame.columns)))
-    if not problems:
-        for name, how in derived.items():
-            numbers[name] = compute_derived(numbers, how)
-            check_values(numbers[name], name, runs, problems, how=how)
-    problems.raise_if_any()
-    if runs is None:
-        runs = pd.Series(np.arange(n).astype(str), dtype=RUN_DTYPE)
-        derived["run"] = RUN_FROM_ROW
     columns: dict[str, Any] = {}
     for name in CANONICAL:
         if name in numbers:
@@ -460,207 +517,4 @@ def validate(frame: Any, required: Sequence[str]) -> tuple[pd.DataFrame, dict[st
     out = pd.DataFrame(columns, index=pd.RangeIndex(n))
     if extras:
         out = pd.concat([out, frame[extras]], axis=1)
-    return out, derived
-
-
-# Readers and writers. A write is validated too: RunTable.write reads the file back and
-# compares it with what it wrote (`differences`).
-
-Format = Literal["csv", "jsonl", "parquet"]
-SUFFIXES: dict[str, Format] = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
-# pandas' default NA strings (read_csv docs); every column but `run` keeps them, so that
-# a run named "NA" or "null" stays a name.
-_NA_TEXT = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
-            "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan",
-            "null"]  # fmt: skip
-# pandas < 3 parses CSV floats exactly only with float_precision="round_trip"; pandas 3
-# parses exactly by default and deprecates the option.
-_CSV_FLOATS: dict[str, Any] = (
-    {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
-)
-
-
-def format_of(path: Path, who: str) -> Format:
-    fmt = SUFFIXES.get(path.suffix.lower())
-    if fmt is None:
-        raise RunTableError(
-            f"{who}: cannot tell the format of {str(path)!r} from its suffix "
-            f"{path.suffix!r}. Use one of {', '.join(SUFFIXES)}."
-        )
-    return fmt
-
-
-def _need_pyarrow() -> None:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise ImportError(
-            "parquet needs pyarrow: pip install 'powerlaw_lm[parquet]' (or pip install "
-            "pyarrow), or use .csv or .jsonl."
-        ) from None
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} values cannot be stored in JSON")
-
-
-def write_frame(frame: pd.DataFrame, path: Path, fmt: Format) -> None:
-    try:
-        if fmt == "csv":
-            frame.to_csv(path, index=False)
-        elif fmt == "parquet":
-            _need_pyarrow()
-            frame.to_parquet(path, index=False)
-        else:
-            lines = ["{"] * len(frame)
-            for k, name in enumerate(frame.columns):
-                key = ("" if k == 0 else ", ") + json.dumps(str(name), ensure_ascii=False) + ": "
-                lines = [a + key + b for a, b in zip(lines, _json_cells(frame[name]))]
-            with path.open("w", encoding="utf-8") as fh:
-                fh.writelines(line + "}\n" for line in lines)
-    except (TypeError, ValueError) as exc:
-        raise RunTableError(
-            f"RunTable.write: {fmt.upper()} cannot store this table ({exc}). Convert that "
-            "column to numbers or text, or use another format."
-        ) from exc
-
-
-def _json_cells(series: pd.Series) -> list[str]:
-    """Encode a column's cells as ``json.dumps`` would, a column at a time (faster)."""
-    kind = series.dtype.kind
-    values = series.tolist()
-    if kind == "f":
-        text = float.__repr__
-        return [text(v) if math.isfinite(v) else _NONFINITE[str(v)] for v in values]
-    if kind in "iu":
-        return [str(v) for v in values]
-    if kind == "b":
-        return ["true" if v else "false" for v in values]
-    return [json.dumps(v, ensure_ascii=False, default=_json_default) for v in values]
-
-
-# Python's json module writes (and reads) non-finite floats this way.
-_NONFINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    text = path.read_text(encoding="utf-8").split("\n")
-    lines = [line for line in text if line.strip()]
-    try:
-        # One parse of the whole file is several times faster than one per line.
-        rows = json.loads("[" + ",".join(lines) + "]")
-    except json.JSONDecodeError:
-        rows = None
-    if rows is not None and len(rows) == len(lines) and all(type(r) is dict for r in rows):
-        return list(rows)
-    for k, line in enumerate(text, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RunTableError(
-                f"read_runs: line {k} of {str(path)!r} is not valid JSON ({exc.msg}, "
-                f"column {exc.colno}). Fix or remove that line."
-            ) from None
-        if not isinstance(row, dict):
-            raise RunTableError(
-                f"read_runs: line {k} of {str(path)!r} holds a {type(row).__name__}, not "
-                "an object; each line must be one JSON object (one row, or one Run)."
-            )
-    raise RunTableError(f"read_runs: {str(path)!r} is not JSON Lines: one JSON object per line.")
-
-
-def read_frame(path: Path, fmt: Format, run_column: str) -> pd.DataFrame:
-    if fmt == "csv":
-        header = pd.read_csv(path, nrows=0).columns
-        if run_column not in header:
-            return pd.read_csv(path, **_CSV_FLOATS)
-        return pd.read_csv(
-            path,
-            dtype={run_column: str},
-            keep_default_na=False,
-            na_values={c: _NA_TEXT for c in header if c != run_column},
-            **_CSV_FLOATS,
-        )
-    if fmt == "parquet":
-        _need_pyarrow()
-        frame = pd.read_parquet(path)
-        for name in frame.columns[[d.kind == "O" for d in frame.dtypes]]:
-            cells = frame[name].to_numpy()
-            if any(isinstance(v, np.ndarray) for v in cells):
-                frame[name] = pd.Series(
-                    [v.tolist() if isinstance(v, np.ndarray) else v for v in cells], dtype=object
-                )
-        return frame
-    return pd.DataFrame(read_jsonl(path))
-
-
-def _same_cell(a: Any, b: Any) -> bool:
-    seq = (list, tuple, np.ndarray)
-    if isinstance(a, seq) or isinstance(b, seq):
-        return (
-            isinstance(a, seq)
-            and isinstance(b, seq)
-            and len(a) == len(b)
-            and all(_same_cell(x, y) for x, y in zip(a, b))
-        )
-    if isinstance(a, str) or isinstance(b, str) or isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if pd.isna(a) or pd.isna(b):
-        return bool(pd.isna(a) and pd.isna(b))
-    return bool(a == b)
-
-
-def differences(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
-    """Describe how ``b`` (read back) differs from ``a`` (written)."""
-    if list(a.columns) != list(b.columns) or len(a) != len(b):
-        return [f"columns {quote_list(list(b.columns))} instead of {quote_list(list(a.columns))}"]
-    out = []
-    for name in a.columns:
-        x, y = a[name], b[name]
-        textual = {x.dtype.kind, y.dtype.kind} & {"O"} or isinstance(x.dtype, pd.StringDtype)
-        if textual or isinstance(y.dtype, pd.StringDtype):
-            xs, ys = x.to_numpy(dtype=object), y.to_numpy(dtype=object)
-            same = np.fromiter((_same_cell(u, w) for u, w in zip(xs, ys)), bool, count=len(xs))
-        elif x.dtype != y.dtype:
-            out.append(f"column {name!r} as {x.dtype} (it reads back as {y.dtype})")
-            continue
-        else:
-            xs, ys = x.to_numpy(), y.to_numpy()
-            same = (xs == ys) | (pd.isna(xs) & pd.isna(ys))
-        if not same.all():
-            i = int(np.argmin(same))
-            out.append(f"column {name!r} (row {i}: {xs[i]!r} reads back as {ys[i]!r})")
     return out
-
-
-def write_checked(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` to ``path`` only if reading the file back gives ``frame`` again."""
-    fmt = format_of(path, "RunTable.write")
-    # A fresh name beside the target (not mkstemp, whose 0600 mode would stick to the file).
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        write_frame(frame, tmp, fmt)
-        try:
-            back = read_frame(tmp, fmt, "run")
-        except (ValueError, TypeError) as exc:
-            raise RunTableError(
-                f"RunTable.write: the {fmt.upper()} file could not be read back ({exc}). "
-                f"Nothing was written to {str(path)!r}. Try .jsonl or .parquet."
-            ) from exc
-        diffs = differences(frame, back)
-        if diffs:
-            raise RunTableError(
-                f"RunTable.write: {fmt.upper()} would not give back "
-                + "; ".join(diffs)
-                + f". Nothing was written to {str(path)!r}. Write .jsonl or .parquet, "
-                "which keep types, or convert the column first."
-            )
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from .._checks import ArgumentError, constraint_message, renamed
 from .table import RunTable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,10 +54,14 @@ def as_table(data: RunTable | pd.DataFrame | Mapping[str, ArrayLike]) -> RunTabl
     )
 
 
+@renamed(table="data", fraction="warmup_fraction")
 def skip_warmup(
-    table: RunTable | pd.DataFrame, *, fraction: float = 0.1, total_steps: str | None = None
+    data: RunTable | pd.DataFrame,
+    *,
+    warmup_fraction: float = 0.1,
+    total_steps: str | None = None,
 ) -> RunTable:
-    r"""Drop the start of every learning curve: rows with :math:`S <` `fraction` of its steps.
+    r"""Drop the start of every learning curve: the rows before `warmup_fraction` of its steps.
 
     No power law in :math:`S` describes the first steps of training: the learning rate is
     still warming up and the loss falls from its value at initialisation through a
@@ -67,10 +73,10 @@ def skip_warmup(
 
     Parameters
     ----------
-    table : RunTable or DataFrame
-        Learning curves (``run``, ``S``, ``L``, ...).
-    fraction : float, default=0.1
-        :math:`f`, in ``[0, 1)``.
+    data : RunTable or DataFrame
+        Learning curves (``run``, ``S``, ``L``, ...). Formerly ``table``.
+    warmup_fraction : float, default=0.1
+        :math:`f`, in ``[0, 1)``. Formerly ``fraction``.
     total_steps : str, optional
         Column holding each row's planned total steps; default, the run's last ``S``.
 
@@ -82,7 +88,7 @@ def skip_warmup(
     Raises
     ------
     ValueError
-        For a `fraction` outside ``[0, 1)``.
+        For a `warmup_fraction` outside ``[0, 1)``.
 
     Examples
     --------
@@ -92,9 +98,12 @@ def skip_warmup(
     >>> skip_warmup(curves)["S"]
     array([ 500., 1000.])
     """
-    if not 0 <= fraction < 1:
-        raise ValueError(f"skip_warmup: `fraction` must lie in [0, 1); got {fraction!r}.")
-    t = as_table(table)
+    f = warmup_fraction
+    if isinstance(f, bool) or not isinstance(f, numbers.Real) or not 0 <= f < 1:
+        raise ArgumentError(
+            constraint_message("warmup_fraction", "skip_warmup", "a number in [0, 1)", f)
+        )
+    t = as_table(data)
     t.require("S", purpose="skipping the warmup of learning curves")
     if len(t) == 0:
         return t
@@ -107,7 +116,7 @@ def skip_warmup(
         last = np.full(codes.max() + 1, -np.inf)
         np.maximum.at(last, codes, S)
         total = last[codes]
-    return t.select(S >= fraction * total)
+    return t.select(S >= f * total)
 
 
 def run_codes(t: RunTable) -> tuple[npt.NDArray[np.intp], list[str]]:

@@ -5,8 +5,8 @@ is the only place in powerlaw_lm that imports torch, and it does so lazily: impo
 ``powerlaw_lm.trainer`` (or its command line) does not import torch; the names below
 load their modules on first use.
 
-- :func:`train` trains one run (:class:`TrainConfig`) into a
-  :class:`~powerlaw_lm.records.Run`;
+- :func:`train` trains one run (:class:`TrainConfig`, the one schema of a run's settings,
+  with :class:`RunSettings` and :class:`GPTConfig`) into a :class:`~powerlaw_lm.records.Run`;
 - :func:`run_sweep` trains a :class:`SweepSpec` (see :func:`load_spec`) into a resumable
   JSONL file;
 - :class:`GPT` and :class:`GPTConfig` are the model; :func:`load_corpus` the data.
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 _LAZY: dict[str, str] = {
     "GPT": "model",
     "GPTConfig": "config",
+    "RunSettings": "config",
     "TrainConfig": "config",
     "TrainError": "config",
     "Corpus": "data",
@@ -39,6 +40,7 @@ __all__ = [
     "Corpus",
     "CorpusError",
     "GPTConfig",
+    "RunSettings",
     "RunStore",
     "SpecError",
     "SweepError",
@@ -52,7 +54,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import GPTConfig, TrainConfig, TrainError
+    from .config import GPTConfig, RunSettings, TrainConfig, TrainError
     from .data import Corpus, CorpusError, load_corpus
     from .loop import train
     from .model import GPT

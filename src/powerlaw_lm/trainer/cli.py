@@ -93,9 +93,9 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(_spec_path(args.spec))
     if args.list:
         for i, m in enumerate(spec.members()):
-            n = 2 * m.model.d_model * m.model.n_layer * (2 * m.model.d_model + m.model.ff_width)
             print(
-                f"{i}  {m.name}  N={n:.2g}  D={m.max_steps * m.batch_size:.3g}  "
+                f"{i}  {m.name}  N={m.model.non_embedding_params:.2g}  "
+                f"D={m.max_steps * m.batch_size:.3g}  "
                 f"B={m.batch_size}  lr={m.lr:.3g}"
             )
         return 0

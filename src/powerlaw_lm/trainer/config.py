@@ -1,21 +1,28 @@
 """Configuration of one training run, free of torch so that specs load anywhere.
 
-:class:`GPTConfig` is a model's shape, :class:`TrainConfig` one run (shape, budget,
-optimizer, evaluation); :func:`lr_at` and :func:`eval_steps` are the schedule helpers the
-loop uses.
+The one schema of a run: :class:`GPTConfig` is a model's shape, :class:`RunSettings` the
+optimizer and evaluation settings, and :class:`TrainConfig` one run (name, shape, budget,
+batch, learning rate, and the settings). A sweep spec builds TrainConfigs; a run's record
+is made from one (:meth:`TrainConfig.run_config`). :func:`lr_at` and :func:`eval_steps` are
+the schedule helpers the loop uses.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
+from pydantic import BeforeValidator, Field, NonNegativeInt, PositiveFloat, PositiveInt
 
+from .. import accounting
 from ..exceptions import TrainError
 
-__all__ = ["GPTConfig", "TrainConfig", "TrainError", "eval_steps", "lr_at"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ..records import RunConfig
+
+__all__ = ["GPTConfig", "RunSettings", "TrainConfig", "TrainError", "eval_steps", "lr_at"]
 
 
 @dataclass(frozen=True)
@@ -80,10 +87,80 @@ class GPTConfig:
         """Hidden width of the feed-forward layer (``d_ff``, default ``4 d_model``)."""
         return 4 * self.d_model if self.d_ff is None else self.d_ff
 
+    @property
+    def non_embedding_params(self) -> int:
+        """``N`` of this shape (Kaplan et al. 2020, Table 1; :mod:`powerlaw_lm.accounting`)."""
+        N = accounting.non_embedding_params(self.n_layer, self.d_model, d_ff=self.ff_width)
+        return int(N)
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines one training run.
+
+# The optimizer's and the evaluation's settings, written once, here: TrainConfig inherits
+# them, a sweep spec's ``defaults`` (spec.Defaults) inherits them and checks the constraints
+# below when it reads a YAML file, and a run's record carries them (TrainConfig.run_config).
+_GradClip = Annotated[
+    PositiveFloat | None,
+    # A spec writes "none" for no clipping (YAML's null reads as "no override").
+    BeforeValidator(lambda value: None if value == "none" else value),
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """Optimizer and evaluation settings of a run, with their defaults.
+
+    :class:`TrainConfig` inherits them; so does a sweep's
+    :class:`~powerlaw_lm.trainer.spec.Defaults`, which checks the constraints noted here
+    when it reads a spec.
+
+    Parameters
+    ----------
+    warmup_steps : int, default=100
+        Steps of linear warmup (>= 0); fewer than the run's steps.
+    schedule : {"cosine", "constant"}, default="cosine"
+        Decay after warmup: cosine to ``min_lr_ratio * lr`` at the last step
+        (Chinchilla's tenfold decay by default), or none.
+    min_lr_ratio : float, default=0.1
+        Final over peak learning rate for the cosine schedule, in [0, 1].
+    weight_decay : float, default=0.1
+        AdamW's decoupled weight decay on matrices (not on gains and biases), >= 0.
+    grad_clip : float or None, default=1.0
+        Maximum global gradient norm; None (``"none"`` in a spec) trains without clipping
+        (the norm is still measured for the noise-scale probe).
+    beta1, beta2 : float, default=0.9, 0.95
+        AdamW's moment decay rates, in [0, 1).
+    accum_steps : int, default=1
+        Micro-batches per step on each rank. With two or more, the gradient-noise-scale
+        probe compares micro-batch and full-batch gradients.
+    eval_tokens : int, default=65536
+        Held-out tokens per evaluation (the same sequences every time, for every run).
+    eval_points : int, default=12
+        Evaluations, log-spaced in steps from ``first_eval`` to the last step.
+    first_eval : int, default=8
+        Step of the first evaluation.
+    noise_ema : float, default=0.95
+        Decay of the moving averages of the noise-scale estimates, per step, in [0, 1).
+    """
+
+    warmup_steps: NonNegativeInt = 100
+    schedule: Literal["cosine", "constant"] = "cosine"
+    min_lr_ratio: Annotated[float, Field(ge=0, le=1)] = 0.1
+    weight_decay: Annotated[float, Field(ge=0)] = 0.1
+    grad_clip: _GradClip = 1.0
+    beta1: Annotated[float, Field(ge=0, lt=1)] = 0.9
+    beta2: Annotated[float, Field(ge=0, lt=1)] = 0.95
+    accum_steps: PositiveInt = 1
+    eval_tokens: PositiveInt = 65_536
+    eval_points: PositiveInt = 12
+    first_eval: PositiveInt = 8
+    noise_ema: Annotated[float, Field(ge=0, lt=1)] = 0.95
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(RunSettings):
+    """Everything that defines one training run: the one schema of a run's settings.
+
+    A sweep spec builds these (:meth:`~powerlaw_lm.trainer.spec.SweepSpec.members`), the
+    loop trains one, and its record's configuration is :meth:`run_config`.
 
     Parameters
     ----------
@@ -97,35 +174,20 @@ class TrainConfig:
         Token budget; the run takes ``round(tokens / batch_size)`` steps.
     lr : float
         Peak learning rate.
-    warmup_steps : int, default=100
-        Steps of linear warmup; fewer than the run's steps.
-    schedule : {"cosine", "constant"}, default="cosine"
-        Decay after warmup: cosine to ``min_lr_ratio * lr`` at the last step
-        (Chinchilla's tenfold decay by default), or none.
-    min_lr_ratio : float, default=0.1
-        Final over peak learning rate for the cosine schedule.
-    weight_decay : float, default=0.1
-        AdamW's decoupled weight decay on matrices (not on gains and biases).
-    grad_clip : float or None, default=1.0
-        Maximum global gradient norm; None trains without clipping (the norm is still
-        measured for the noise-scale probe).
-    beta1, beta2 : float, default=0.9, 0.95
-        AdamW's moment decay rates.
-    accum_steps : int, default=1
-        Micro-batches per step on each rank. With two or more, the gradient-noise-scale
-        probe compares micro-batch and full-batch gradients.
     seed : int, default=0
         Seeds the initialisation and the batches.
-    eval_tokens : int, default=65536
-        Held-out tokens per evaluation (the same sequences every time, for every run).
-    eval_points : int, default=12
-        Evaluations, log-spaced in steps from ``first_eval`` to the last step.
-    first_eval : int, default=8
-        Step of the first evaluation.
-    noise_ema : float, default=0.95
-        Decay of the moving averages of the noise-scale estimates, per step.
     extra : dict, default={}
         Labels carried into the record's ``config.extra`` (stage, corpus, ...).
+    **settings
+        The optimizer and evaluation settings of :class:`RunSettings` (``warmup_steps``,
+        ``schedule``, ``grad_clip``, ``accum_steps``, ...), each with its default.
+
+    Examples
+    --------
+    >>> cfg = TrainConfig(name="a", model=GPTConfig(2, 32, 2, 64), batch_size=1024,
+    ...                   tokens=20480, lr=1e-3, warmup_steps=2)
+    >>> cfg.max_steps, cfg.schedule, cfg.accum_steps
+    (20, 'cosine', 1)
     """
 
     name: str
@@ -133,34 +195,30 @@ class TrainConfig:
     batch_size: int
     tokens: int
     lr: float
-    warmup_steps: int = 100
-    schedule: Literal["cosine", "constant"] = "cosine"
-    min_lr_ratio: float = 0.1
-    weight_decay: float = 0.1
-    grad_clip: float | None = 1.0
-    beta1: float = 0.9
-    beta2: float = 0.95
-    accum_steps: int = 1
     seed: int = 0
-    eval_tokens: int = 65_536
-    eval_points: int = 12
-    first_eval: int = 8
-    noise_ema: float = 0.95
     extra: dict[str, str | int | float | bool | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        problems = self._batch_problems() + self._schedule_problems()
+        if problems:
+            raise TrainError(f"run {self.name!r}: " + "; ".join(problems) + ".")
+
+    def _batch_problems(self) -> list[str]:
         n_ctx = self.model.n_ctx
-        problems = []
         if self.batch_size < n_ctx or self.batch_size % n_ctx:
-            problems.append(
+            return [
                 f"`batch_size` ({self.batch_size} tokens) must be a positive multiple of "
                 f"`n_ctx` ({n_ctx}); try {max(1, round(self.batch_size / n_ctx)) * n_ctx}"
-            )
-        elif (self.batch_size // n_ctx) % self.accum_steps:
-            problems.append(
+            ]
+        if (self.batch_size // n_ctx) % self.accum_steps:
+            return [
                 f"`accum_steps` ({self.accum_steps}) must divide the "
                 f"{self.batch_size // n_ctx} sequences of a batch"
-            )
+            ]
+        return []
+
+    def _schedule_problems(self) -> list[str]:
+        problems = []
         if self.tokens < self.batch_size:
             problems.append(
                 f"`tokens` ({self.tokens}) must be at least one batch ({self.batch_size})"
@@ -178,67 +236,51 @@ class TrainConfig:
             problems.append(
                 f"`schedule` must be one of {{'cosine', 'constant'}}, got {self.schedule!r}"
             )
-        if self.accum_steps < 1 or self.eval_points < 1 or self.eval_tokens < n_ctx:
+        if self.accum_steps < 1 or self.eval_points < 1 or self.eval_tokens < self.model.n_ctx:
             problems.append(
                 "`accum_steps` and `eval_points` must be >= 1 and `eval_tokens` >= `n_ctx`"
             )
-        if problems:
-            raise TrainError(f"run {self.name!r}: " + "; ".join(problems) + ".")
+        return problems
 
     @property
     def max_steps(self) -> int:
         """Optimizer steps of the run, ``round(tokens / batch_size)``."""
         return max(1, round(self.tokens / self.batch_size))
 
-    def run_config(self) -> Any:
+    def run_config(self) -> RunConfig:
         """Describe the run as a :class:`powerlaw_lm.records.RunConfig`.
+
+        Every setting goes to the record's field of the same name where it has one (the
+        shape, ``batch_size``, ``lr``, ``warmup_steps``, ...), and to its ``extra``
+        otherwise, followed by this config's own ``extra`` labels.
 
         Returns
         -------
         powerlaw_lm.records.RunConfig
-            The record's configuration; ``tokens`` is the budget actually trained,
-            ``max_steps * batch_size``.
+            The record's configuration; ``d_ff`` is the width actually used, ``tokens``
+            the budget actually trained, ``max_steps * batch_size``.
 
         Examples
         --------
         >>> cfg = TrainConfig(name="a", model=GPTConfig(2, 32, 2, 64), batch_size=1024,
         ...                   tokens=20480, lr=1e-3, warmup_steps=2)
         >>> rc = cfg.run_config()
-        >>> rc.name, rc.max_steps, rc.tokens
-        ('a', 20, 20480.0)
+        >>> rc.name, rc.max_steps, rc.tokens, rc.d_ff, rc.extra["accum_steps"]
+        ('a', 20, 20480.0, 128, 1)
         """
         from ..records import RunConfig
 
-        m = self.model
-        return RunConfig(
-            name=self.name,
-            n_layer=m.n_layer,
-            d_model=m.d_model,
-            n_head=m.n_head,
-            d_ff=m.ff_width,
-            n_ctx=m.n_ctx,
-            vocab_size=m.vocab_size,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            warmup_steps=self.warmup_steps,
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        values.update(
+            asdict(values.pop("model")),
+            d_ff=self.model.ff_width,
             max_steps=self.max_steps,
             tokens=float(self.max_steps * self.batch_size),
-            weight_decay=self.weight_decay,
-            grad_clip=self.grad_clip,
-            schedule=self.schedule,
-            seed=self.seed,
-            extra={
-                "min_lr_ratio": self.min_lr_ratio,
-                "beta1": self.beta1,
-                "beta2": self.beta2,
-                "accum_steps": self.accum_steps,
-                "eval_tokens": self.eval_tokens,
-                "eval_points": self.eval_points,
-                "first_eval": self.first_eval,
-                "noise_ema": self.noise_ema,
-                **self.extra,
-            },
         )
+        known = RunConfig.model_fields
+        record = {k: v for k, v in values.items() if k in known}
+        record["extra"] = {**{k: v for k, v in values.items() if k not in known}, **self.extra}
+        return RunConfig(**record)
 
 
 def lr_at(config: TrainConfig, step: int) -> float:

@@ -76,36 +76,9 @@ def pack(
     src = Path(runs_jsonl)
     if spec is None:
         spec = SweepSpec.model_validate_json((src.parent / "spec.json").read_text())
-    records = RunStore(src).records()
-    if not records:
-        raise ValueError(f"pack: {src} holds no finished runs; train some first.")
-    order = {m.name: i for i, m in enumerate(spec.members())}
-    records.sort(key=lambda r: order.get(r["config"]["name"], len(order)))
-    metas = [r.get("meta", {}) for r in records]
-    hashes = sorted({m.get("corpus_sha256", "?") for m in metas})
-    if len(hashes) > 1:
-        raise ValueError(
-            f"pack: the runs in {src} were trained on {len(hashes)} different corpora "
-            f"(sha256 {hashes}); pack runs of one corpus only."
-        )
-    header: dict[str, Any] = {
-        HEADER_KEY: name or spec.name,
-        "format": 1,
-        "description": (
-            "Runs of powerlaw_lm's reference trainer: one powerlaw_lm.records.Run per "
-            "line after this header."
-        ),
-        "n_runs": len(records),
-        "n_members": len(order),
-        "missing": [n for n in order if n not in {r["config"]["name"] for r in records}],
-        "corpus": metas[0].get("corpus"),
-        "corpus_sha256": hashes[0],
-        "torch": sorted({str(m.get("torch")) for m in metas}),
-        "processor": sorted({str(m.get("processor")) for m in metas}),
-        "wall_s_total": float(sum(m.get("wall_s", 0.0) for m in metas)),
-        "wall_s": {r["config"]["name"]: r.get("meta", {}).get("wall_s") for r in records},
-        "spec": json.loads(spec.model_dump_json()),
-    }
+    members = [m.name for m in spec.members()]
+    records = _records_of_one_corpus(src, members)
+    header = _header(records, spec, members, name or spec.name)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     # No timestamps (gzip mtime 0, no packing date): the same runs pack into the same
     # bytes, so a repack without new runs leaves the committed file unchanged.
@@ -114,6 +87,48 @@ def pack(
         for record in records:
             fh.write((json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8"))
     return header
+
+
+def _records_of_one_corpus(src: Path, members: list[str]) -> list[dict[str, Any]]:
+    """The finished runs in `src`, in the spec's order, checked to share one corpus."""
+    records = RunStore(src).records()
+    if not records:
+        raise ValueError(f"pack: {src} holds no finished runs; train some first.")
+    order = {name: i for i, name in enumerate(members)}
+    records.sort(key=lambda r: order.get(r["config"]["name"], len(order)))
+    hashes = sorted({r.get("meta", {}).get("corpus_sha256", "?") for r in records})
+    if len(hashes) > 1:
+        raise ValueError(
+            f"pack: the runs in {src} were trained on {len(hashes)} different corpora "
+            f"(sha256 {hashes}); pack runs of one corpus only."
+        )
+    return records
+
+
+def _header(
+    records: list[dict[str, Any]], spec: SweepSpec, members: list[str], name: str
+) -> dict[str, Any]:
+    """The file's first line: what the runs are, how many of the spec's, and how made."""
+    metas = [r.get("meta", {}) for r in records]
+    packed = {r["config"]["name"] for r in records}
+    return {
+        HEADER_KEY: name,
+        "format": 1,
+        "description": (
+            "Runs of powerlaw_lm's reference trainer: one powerlaw_lm.records.Run per "
+            "line after this header."
+        ),
+        "n_runs": len(records),
+        "n_members": len(members),
+        "missing": [n for n in members if n not in packed],
+        "corpus": metas[0].get("corpus"),
+        "corpus_sha256": metas[0].get("corpus_sha256", "?"),
+        "torch": sorted({str(m.get("torch")) for m in metas}),
+        "processor": sorted({str(m.get("processor")) for m in metas}),
+        "wall_s_total": float(sum(m.get("wall_s", 0.0) for m in metas)),
+        "wall_s": {r["config"]["name"]: r.get("meta", {}).get("wall_s") for r in records},
+        "spec": json.loads(spec.model_dump_json()),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,13 @@ are the stages' members in order, so the most useful runs can come first. Each m
 name (its ``run`` id) is built from its stage, model, budget and batch size, so it is
 stable across restarts and a resumed sweep knows what it has done.
 
+A spec writes no setting of a run twice: the settings are declared once, in
+:mod:`powerlaw_lm.trainer.config` (:class:`~powerlaw_lm.trainer.config.RunSettings`,
+:class:`~powerlaw_lm.trainer.config.GPTConfig`), and a spec names them: ``defaults`` gives
+any of them to every run (:class:`Defaults`), a stage overrides any for its own runs, and a
+model gives the fields of its shape. :meth:`SweepSpec.members` builds the runs'
+:class:`~powerlaw_lm.trainer.config.TrainConfig`.
+
 Example (``specs/smoke.yaml``)::
 
     name: smoke
@@ -19,15 +26,26 @@ Example (``specs/smoke.yaml``)::
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from ..exceptions import SpecError
-from .config import GPTConfig, TrainConfig
+from .config import GPTConfig, RunSettings, TrainConfig
 
 __all__ = ["Defaults", "ModelSpec", "SpecError", "StageSpec", "SweepSpec", "kaplan_lr", "load_spec"]
 
@@ -59,30 +77,79 @@ def kaplan_lr(N: float) -> float:
     return 0.003239 - 0.0001395 * math.log(N)
 
 
-class ModelSpec(BaseModel):
-    """One model shape of a sweep.
+# What a model may not set (the spec sets it for every model), and a stage may not override
+# (a stage's own lists of batch sizes and learning rates).
+_SWEEP_WIDE = ("n_ctx", "vocab_size")
+_STAGE_AXES = ("batch_size", "lr")
+
+
+class _Entry(BaseModel):
+    """An entry of a spec that gives fields of the run's schema by name (its extra keys)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_null(cls, data: Any) -> Any:
+        # YAML's null (or an older spec.json's) means "not given".
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+    def _given(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ModelSpec(_Entry):
+    """One model shape of a sweep: a name, and the :class:`GPTConfig` fields of its shape.
+
+    The spec gives every model its context (``n_ctx``) and vocabulary (``tokenizer``);
+    :meth:`SweepSpec.gpt_config` builds the shape, and checks it.
 
     Parameters
     ----------
     name : str
         Short label used in run names (letters, digits, ``_`` and ``.``).
-    n_layer, d_model, n_head : int
-        The shape; ``n_head`` divides ``d_model``.
-    d_ff : int, optional
-        Feed-forward width, default ``4 * d_model``.
+    **shape
+        ``n_layer``, ``d_model``, ``n_head`` and optionally ``d_ff`` (default
+        ``4 * d_model``), as :class:`GPTConfig` takes them.
+
+    Examples
+    --------
+    >>> ModelSpec(name="a", n_layer=1, d_model=16, n_head=2).shape
+    {'n_layer': 1, 'd_model': 16, 'n_head': 2}
     """
 
-    model_config = _STRICT
-
     name: _Name
-    n_layer: PositiveInt
-    d_model: PositiveInt
-    n_head: PositiveInt
-    d_ff: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> ModelSpec:
+        allowed = [f for f in fields(GPTConfig) if f.name not in _SWEEP_WIDE]
+        unknown = [k for k in self.shape if k not in [f.name for f in allowed]]
+        if unknown:
+            raise ValueError(
+                f"model {self.name!r} sets {unknown}: a model gives only "
+                f"{[f.name for f in allowed]} (the spec's `n_ctx` and `tokenizer` set the "
+                "context and vocabulary of every model)"
+            )
+        missing = [f.name for f in allowed if f.default is MISSING and f.name not in self.shape]
+        if missing:
+            raise ValueError(f"model {self.name!r} needs {missing} as well")
+        return self
+
+    @property
+    def shape(self) -> dict[str, Any]:
+        """The :class:`GPTConfig` fields this model gives."""
+        return self._given()
 
 
-class Defaults(BaseModel):
+@pydantic_dataclass(frozen=True, kw_only=True, config=ConfigDict(extra="forbid"))
+class Defaults(RunSettings):
     """Settings shared by every stage unless a stage overrides them.
+
+    Every setting of :class:`~powerlaw_lm.trainer.config.RunSettings` (``warmup_steps``,
+    ``schedule``, ``min_lr_ratio``, ``weight_decay``, ``grad_clip``, ``beta1``, ``beta2``,
+    ``accum_steps``, ``eval_tokens``, ``eval_points``, ``first_eval``, ``noise_ema``), with
+    its default and constraint, and how the sweep sets each run's batch, learning rate and
+    warmup:
 
     Parameters
     ----------
@@ -98,47 +165,52 @@ class Defaults(BaseModel):
         (the square-root rule for Adam), for batch-size sweeps.
     lr_reference_batch : int, default=8192
         The batch size at which ``lr`` applies unscaled.
-    warmup_steps : int, default=100
-        Linear warmup steps, capped at ``warmup_max_fraction`` of each run's steps.
     warmup_max_fraction : float, default=0.1
-        Largest share of a run spent warming up.
-    schedule : {"cosine", "constant"}, default="cosine"
-        Decay after warmup.
-    min_lr_ratio, weight_decay, beta1, beta2 : float
-        Optimizer settings, see :class:`~powerlaw_lm.trainer.config.TrainConfig`.
-    grad_clip : float or "none", default=1.0
-        Maximum global gradient norm, or ``"none"`` to train without clipping.
+        Largest share of a run spent warming up: ``warmup_steps`` is capped at this
+        fraction of each run's steps.
     accum_steps : int, default=4
-        Micro-batches per step (two or more feed the gradient-noise-scale probe).
-    eval_tokens, eval_points, first_eval : int
-        Evaluation size and log-spaced schedule.
-    noise_ema : float, default=0.95
-        Decay of the noise-scale moving averages.
+        Micro-batches per step: a sweep feeds the gradient-noise-scale probe by default
+        (a single run, :class:`~powerlaw_lm.trainer.config.TrainConfig`, takes one).
     """
-
-    model_config = _STRICT
 
     batch_size: PositiveInt = 8192
     lr: PositiveFloat | Literal["kaplan"] = "kaplan"
     lr_multiplier: PositiveFloat = 1.0
     lr_batch_scaling: Literal["none", "sqrt"] = "none"
     lr_reference_batch: PositiveInt = 8192
-    warmup_steps: Annotated[int, Field(ge=0)] = 100
     warmup_max_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.1
-    schedule: Literal["cosine", "constant"] = "cosine"
-    min_lr_ratio: Annotated[float, Field(ge=0, le=1)] = 0.1
-    weight_decay: Annotated[float, Field(ge=0)] = 0.1
-    grad_clip: PositiveFloat | Literal["none"] = 1.0
-    beta1: Annotated[float, Field(ge=0, lt=1)] = 0.9
-    beta2: Annotated[float, Field(ge=0, lt=1)] = 0.95
     accum_steps: PositiveInt = 4
-    eval_tokens: PositiveInt = 65_536
-    eval_points: PositiveInt = 12
-    first_eval: PositiveInt = 8
-    noise_ema: Annotated[float, Field(ge=0, lt=1)] = 0.95
+
+    def peak_lr(self, lr: float | str, N: float, batch: int) -> float:
+        """The peak learning rate of a run of `N` parameters and `batch` tokens per step.
+
+        Parameters
+        ----------
+        lr : float or "kaplan"
+            The stage's learning rate, or Kaplan's rule of thumb.
+        N : float
+            Non-embedding parameters.
+        batch : int
+            Batch size in tokens.
+
+        Returns
+        -------
+        float
+            `lr` times ``lr_multiplier``, scaled by the batch size under ``"sqrt"``.
+
+        Examples
+        --------
+        >>> Defaults(lr_batch_scaling="sqrt").peak_lr(1e-3, 1e6, 4 * 8192)
+        0.002
+        """
+        peak = kaplan_lr(N) if lr == "kaplan" else float(lr)
+        peak *= self.lr_multiplier
+        if self.lr_batch_scaling == "sqrt":
+            peak *= math.sqrt(batch / self.lr_reference_batch)
+        return peak
 
 
-class StageSpec(BaseModel):
+class StageSpec(_Entry):
     """A block of runs: some models crossed with budgets, batch sizes and learning rates.
 
     Parameters
@@ -153,22 +225,62 @@ class StageSpec(BaseModel):
         Batch sizes in tokens; default ``[defaults.batch_size]``.
     lr : list of float, optional
         Peak learning rates; default ``[defaults.lr]``.
-    schedule, lr_batch_scaling, warmup_steps, accum_steps, grad_clip : optional
-        Override the defaults for this stage (``grad_clip: none`` turns clipping off).
-    """
+    **overrides
+        Any other setting of :class:`Defaults`, for this stage's runs (e.g.
+        ``schedule: constant``, or ``grad_clip: none`` to turn clipping off).
 
-    model_config = _STRICT
+    Examples
+    --------
+    >>> stage = StageSpec(name="bs", tokens=[1e6], batch_size=[1024, 2048], schedule="constant")
+    >>> stage.overrides, stage.settings(Defaults()).schedule
+    ({'schedule': 'constant'}, 'constant')
+    """
 
     name: _Name
     models: list[str] | Literal["all"] = "all"
     tokens: Annotated[list[PositiveFloat], Field(min_length=1)]
     batch_size: list[PositiveInt] | None = None
     lr: list[PositiveFloat] | None = None
-    schedule: Literal["cosine", "constant"] | None = None
-    lr_batch_scaling: Literal["none", "sqrt"] | None = None
-    warmup_steps: Annotated[int, Field(ge=0)] | None = None
-    accum_steps: PositiveInt | None = None
-    grad_clip: PositiveFloat | Literal["none"] | None = None
+
+    @model_validator(mode="after")
+    def _valid_overrides(self) -> StageSpec:
+        self.settings(Defaults())
+        return self
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """The settings of :class:`Defaults` this stage overrides."""
+        return self._given()
+
+    def settings(self, defaults: Defaults) -> Defaults:
+        """Return `defaults` with this stage's overrides.
+
+        Parameters
+        ----------
+        defaults : Defaults
+            The spec's defaults.
+
+        Returns
+        -------
+        Defaults
+            Validated, like the spec's own.
+
+        Raises
+        ------
+        ValueError
+            If an override is not a setting, or breaks its constraint.
+        """
+        allowed = [f.name for f in fields(Defaults) if f.name not in _STAGE_AXES]
+        unknown = [k for k in self.overrides if k not in allowed]
+        if unknown:
+            raise ValueError(
+                f"stage {self.name!r} sets {unknown}, which are not settings: {allowed}"
+            )
+        try:
+            return replace(defaults, **self.overrides)
+        except ValidationError as exc:
+            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+            raise ValueError(f"stage {self.name!r}: {problems}") from None
 
 
 def _short(x: float) -> str:
@@ -220,25 +332,13 @@ class SweepSpec(BaseModel):
     bpe_vocab_size: PositiveInt = 4096
     n_ctx: PositiveInt = 128
     seed: int = 0
-    defaults: Defaults = Defaults()
+    defaults: Defaults = Field(default_factory=Defaults)
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     stages: Annotated[list[StageSpec], Field(min_length=1)]
 
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
-        errors = []
-        known = [m.name for m in self.models]
-        dup = sorted({n for n in known if known.count(n) > 1})
-        if dup:
-            errors.append(f"model names {dup} are repeated: give each model its own name")
-        for stage in self.stages:
-            if stage.models != "all":
-                missing = [m for m in stage.models if m not in known]
-                if missing:
-                    errors.append(
-                        f"stage {stage.name!r} names unknown models {missing}; "
-                        f"the spec's models are {known}"
-                    )
+        errors = self._entry_errors()
         if not errors:
             try:
                 names = [m.name for m in self.members()]
@@ -255,6 +355,28 @@ class SweepSpec(BaseModel):
             raise ValueError("; ".join(errors))
         return self
 
+    def _entry_errors(self) -> list[str]:
+        """Invalid shapes, repeated model names, and stages naming unknown models."""
+        errors = []
+        for model in self.models:
+            try:
+                self.gpt_config(model)
+            except ValueError as exc:
+                errors.append(str(exc))
+        known = [m.name for m in self.models]
+        dup = sorted({n for n in known if known.count(n) > 1})
+        if dup:
+            errors.append(f"model names {dup} are repeated: give each model its own name")
+        for stage in self.stages:
+            if stage.models != "all":
+                missing = [m for m in stage.models if m not in known]
+                if missing:
+                    errors.append(
+                        f"stage {stage.name!r} names unknown models {missing}; "
+                        f"the spec's models are {known}"
+                    )
+        return errors
+
     def gpt_config(self, model: ModelSpec) -> GPTConfig:
         """Return the :class:`GPTConfig` of one of the spec's models.
 
@@ -267,16 +389,17 @@ class SweepSpec(BaseModel):
         -------
         GPTConfig
             Its shape with the spec's context and vocabulary.
+
+        Raises
+        ------
+        ValueError
+            If the shape is incomplete or invalid (the message names the model).
         """
         vocab = 256 if self.tokenizer == "bytes" else self.bpe_vocab_size
-        return GPTConfig(
-            n_layer=model.n_layer,
-            d_model=model.d_model,
-            n_head=model.n_head,
-            n_ctx=self.n_ctx,
-            vocab_size=vocab,
-            d_ff=model.d_ff,
-        )
+        try:
+            return GPTConfig(**model.shape, n_ctx=self.n_ctx, vocab_size=vocab)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"model {model.name!r}: {exc}") from None
 
     def members(self) -> list[TrainConfig]:
         """Expand the stages into the sweep's runs, in training order.
@@ -284,64 +407,58 @@ class SweepSpec(BaseModel):
         Returns
         -------
         list of TrainConfig
-            One per (stage, model, budget, batch size, learning rate).
+            One per (stage, model, budget, batch size, learning rate), in that nesting.
         """
-        d = self.defaults
+        return [member for stage in self.stages for member in self._stage_members(stage)]
+
+    def _stage_members(self, stage: StageSpec) -> list[TrainConfig]:
+        settings = stage.settings(self.defaults)
         by_name = {m.name: m for m in self.models}
-        out: list[TrainConfig] = []
-        for stage in self.stages:
-            models = self.models if stage.models == "all" else [by_name[m] for m in stage.models]
-            batches = stage.batch_size or [d.batch_size]
-            lrs: list[float | str] = list(stage.lr) if stage.lr else [d.lr]
-            scaling = stage.lr_batch_scaling or d.lr_batch_scaling
-            clip = d.grad_clip if stage.grad_clip is None else stage.grad_clip
-            for model in models:
-                shape = self.gpt_config(model)
-                N = 2 * shape.d_model * shape.n_layer * (2 * shape.d_model + shape.ff_width)
-                for tokens in stage.tokens:
-                    for batch in batches:
-                        for lr in lrs:
-                            peak = kaplan_lr(N) if lr == "kaplan" else float(lr)
-                            peak *= d.lr_multiplier
-                            if scaling == "sqrt":
-                                peak *= math.sqrt(batch / d.lr_reference_batch)
-                            steps = max(1, round(tokens / batch))
-                            warm = stage.warmup_steps
-                            warm = d.warmup_steps if warm is None else warm
-                            warm = min(warm, int(d.warmup_max_fraction * steps))
-                            name = f"{stage.name}-{model.name}-D{_short(tokens)}-B{batch}"
-                            if len(lrs) > 1:
-                                name += f"-lr{peak:.3g}"
-                            out.append(
-                                TrainConfig(
-                                    name=name,
-                                    model=shape,
-                                    batch_size=batch,
-                                    tokens=round(tokens),
-                                    lr=peak,
-                                    warmup_steps=warm,
-                                    schedule=stage.schedule or d.schedule,
-                                    min_lr_ratio=d.min_lr_ratio,
-                                    weight_decay=d.weight_decay,
-                                    grad_clip=None if clip == "none" else clip,
-                                    beta1=d.beta1,
-                                    beta2=d.beta2,
-                                    accum_steps=stage.accum_steps or d.accum_steps,
-                                    seed=self.seed,
-                                    eval_tokens=d.eval_tokens,
-                                    eval_points=d.eval_points,
-                                    first_eval=d.first_eval,
-                                    noise_ema=d.noise_ema,
-                                    extra={
-                                        "sweep": self.name,
-                                        "stage": stage.name,
-                                        "model": model.name,
-                                        "corpus": self.corpus,
-                                        "tokenizer": self.tokenizer,
-                                    },
-                                )
-                            )
-        return out
+        models = self.models if stage.models == "all" else [by_name[m] for m in stage.models]
+        batches = stage.batch_size or [settings.batch_size]
+        lrs: list[float | str] = [*stage.lr] if stage.lr else [settings.lr]
+        return [
+            self._member(stage, settings, model, tokens, batch, lr, lr_in_name=len(lrs) > 1)
+            for model, tokens, batch, lr in itertools.product(models, stage.tokens, batches, lrs)
+        ]
+
+    def _member(
+        self,
+        stage: StageSpec,
+        settings: Defaults,
+        model: ModelSpec,
+        tokens: float,
+        batch: int,
+        lr: float | str,
+        *,
+        lr_in_name: bool,
+    ) -> TrainConfig:
+        """One run: its name, shape and learning rate; the stage's settings; its labels."""
+        shape = self.gpt_config(model)
+        peak = settings.peak_lr(lr, shape.non_embedding_params, batch)
+        steps = max(1, round(tokens / batch))
+        name = f"{stage.name}-{model.name}-D{_short(tokens)}-B{batch}"
+        if lr_in_name:
+            name += f"-lr{peak:.3g}"
+        run = {f.name: getattr(settings, f.name) for f in fields(RunSettings)}
+        run["warmup_steps"] = min(settings.warmup_steps, int(settings.warmup_max_fraction * steps))
+        labels: dict[str, str | int | float | bool | None] = {
+            "sweep": self.name,
+            "stage": stage.name,
+            "model": model.name,
+            "corpus": self.corpus,
+            "tokenizer": self.tokenizer,
+        }
+        return TrainConfig(
+            **run,
+            name=name,
+            model=shape,
+            batch_size=batch,
+            tokens=round(tokens),
+            lr=peak,
+            seed=self.seed,
+            extra=labels,
+        )
 
 
 def load_spec(path: str | Path) -> SweepSpec:

@@ -15,13 +15,16 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..exceptions import SweepError
 from .config import TrainConfig
 from .spec import SweepSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .data import Corpus
 
 __all__ = ["RunStore", "SweepError", "SweepResult", "run_sweep"]
 
@@ -187,25 +190,57 @@ def _check_against_store(store: RunStore, members: Sequence[TrainConfig]) -> set
     return done
 
 
-def _worker_init(
-    corpus_args: dict[str, Any], threads: int, device: str, peak_flops: float | None
-) -> None:
-    import torch
+@dataclass(frozen=True)
+class _Launch:
+    """How every run of a sweep is trained: its corpus, device, threads and peak rate."""
 
-    from . import data
-    from .loop import resolve_device
-    from .perf import measure_peak_flops
+    corpus: dict[str, Any]
+    device: str
+    threads: int
+    peak_flops: float | None
 
-    torch.set_num_threads(threads)
+    @classmethod
+    def of(cls, spec: SweepSpec, *, device: str, threads: int, peak_flops: float | None) -> _Launch:
+        """The launch of `spec`'s runs: its corpus, on `device` with `threads` threads."""
+        corpus: dict[str, Any] = {"name": spec.corpus, "tokenizer": spec.tokenizer}
+        corpus["bpe_vocab_size"] = spec.bpe_vocab_size
+        return cls(corpus, device, threads, peak_flops)
+
+    def prepare(self) -> tuple[Corpus, float]:
+        """Set this process's threads; load the corpus; measure the peak rate if not given."""
+        import torch
+
+        from . import data
+        from .loop import resolve_device
+        from .perf import measure_peak_flops
+
+        torch.set_num_threads(self.threads)
+        corpus = data.load_corpus(**self.corpus)
+        dev = resolve_device(self.device)
+        dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
+        return corpus, self.peak_flops or measure_peak_flops(dev, dtype=dtype)
+
+
+@dataclass
+class _Sink:
+    """Where finished runs go: the store, the names trained now, the caller's hook."""
+
+    store: RunStore
+    on_run: Callable[[str], None] | None
+    trained: list[str] = field(default_factory=list)
+
+    def keep(self, run: Any) -> None:
+        name = run.config.name
+        if self.store.append(run):
+            self.trained.append(name)
+        if self.on_run is not None:
+            self.on_run(name)
+
+
+def _worker_init(launch: _Launch) -> None:
     global _WORKER
-    dev = resolve_device(device)
-    dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
-    _WORKER = {
-        "corpus": data.load_corpus(**corpus_args),
-        "peak": peak_flops or measure_peak_flops(dev, dtype=dtype),
-        "device": device,
-        "ppid": os.getppid(),
-    }
+    corpus, peak = launch.prepare()
+    _WORKER = {"corpus": corpus, "peak": peak, "device": launch.device, "ppid": os.getppid()}
 
 
 _WORKER: dict[str, Any] = {}
@@ -294,6 +329,27 @@ def run_sweep(
     >>> run_sweep(spec, out, progress=False).skipped
     ['g-a-D4.096k-B512']
     """
+    members = _selected(spec, index, jobs=jobs, threads=threads)
+    sink = _Sink(RunStore(Path(out) / "runs.jsonl"), on_run)
+    done = _check_against_store(sink.store, members)
+    todo = [m for m in members if m.name not in done]
+    rank = int(os.environ.get("RANK", "0"))
+    if rank == 0:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "spec.json").write_text(spec.model_dump_json(indent=2) + "\n")
+    if todo:
+        launch = _Launch.of(spec, device=device, threads=threads, peak_flops=peak_flops)
+        with _progress_bar(todo, spec.name, show=progress and rank == 0) as bar:
+            if jobs == 1:
+                _run_serial(todo, launch, sink, bar, rank)
+            else:
+                _run_parallel(todo, launch, jobs, sink, bar)
+    skipped = [m.name for m in members if m.name in done]
+    return SweepResult(sink.trained, skipped, len(members), sink.store.path)
+
+
+def _selected(spec: SweepSpec, index: int | None, *, jobs: int, threads: int) -> list[TrainConfig]:
+    """The members to consider (all, or member `index`), once the launch is checked."""
     members = spec.members()
     if index is not None:
         if not 0 <= index < len(members):
@@ -305,56 +361,28 @@ def run_sweep(
     if jobs < 1 or threads < 1:
         raise SweepError(f"`jobs` and `threads` must be >= 1, got {jobs} and {threads}.")
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
     if world > 1 and jobs > 1:
         raise SweepError(
             "--jobs > 1 cannot be combined with torchrun: one run already spans the "
             f"{world} processes. Use --jobs 1."
         )
-    out_dir = Path(out)
-    store = RunStore(out_dir / "runs.jsonl")
-    done = _check_against_store(store, members)
-    todo = [m for m in members if m.name not in done]
-    skipped = [m.name for m in members if m.name in done]
-    if rank == 0:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "spec.json").write_text(spec.model_dump_json(indent=2) + "\n")
-    trained: list[str] = []
-    if not todo:
-        return SweepResult(trained, skipped, len(members), store.path)
+    return members
 
-    bar = None
-    if progress and rank == 0:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(
-            total=sum(m.max_steps * m.batch_size for m in todo),
-            unit="tok",
-            unit_scale=True,
-            desc=spec.name,
-            dynamic_ncols=True,
-        )
+@contextmanager
+def _progress_bar(todo: Sequence[TrainConfig], name: str, *, show: bool) -> Iterator[Any]:
+    """A tqdm bar on stderr over the tokens of `todo` (None when not shown), closed after."""
+    if not show:
+        yield None
+        return
+    from tqdm.auto import tqdm
 
-    def stored(name: str, wrote: bool) -> None:
-        if wrote:
-            trained.append(name)
-        if on_run is not None:
-            on_run(name)
-
-    corpus_args = {
-        "name": spec.corpus,
-        "tokenizer": spec.tokenizer,
-        "bpe_vocab_size": spec.bpe_vocab_size,
-    }
+    total = sum(m.max_steps * m.batch_size for m in todo)
+    bar = tqdm(total=total, unit="tok", unit_scale=True, desc=name, dynamic_ncols=True)
     try:
-        if jobs == 1:
-            _run_serial(todo, corpus_args, device, threads, peak_flops, store, bar, stored, rank)
-        else:
-            _run_parallel(todo, corpus_args, device, threads, peak_flops, jobs, store, bar, stored)
+        yield bar
     finally:
-        if bar is not None:
-            bar.close()
-    return SweepResult(trained, skipped, len(members), store.path)
+        bar.close()
 
 
 def _record_failure(store: RunStore, name: str, exc: BaseException) -> None:
@@ -368,33 +396,17 @@ def _record_failure(store: RunStore, name: str, exc: BaseException) -> None:
 
 
 def _run_serial(
-    todo: Sequence[TrainConfig],
-    corpus_args: dict[str, Any],
-    device: str,
-    threads: int,
-    peak_flops: float | None,
-    store: RunStore,
-    bar: Any,
-    stored: Callable[[str, bool], None],
-    rank: int,
+    todo: Sequence[TrainConfig], launch: _Launch, sink: _Sink, bar: Any, rank: int
 ) -> None:
-    import torch
+    from .loop import train
 
-    from . import data
-    from .loop import resolve_device, train
-    from .perf import measure_peak_flops
-
-    torch.set_num_threads(threads)
-    corpus = data.load_corpus(**corpus_args)
-    dev = resolve_device(device)
-    dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
-    peak = peak_flops or measure_peak_flops(dev, dtype=dtype)
+    corpus, peak = launch.prepare()
     for member in todo:
         try:
             run = train(
                 member,
                 corpus,
-                device=device,
+                device=launch.device,
                 peak_flops=peak,
                 progress=None if bar is None else bar.update,
             )
@@ -402,24 +414,16 @@ def _run_serial(
             # One diverged or failing run must not stop a sweep of hours; it is retried
             # on the next resume and reported in failures.log meanwhile.
             if rank == 0:
-                _record_failure(store, member.name, exc)
+                _record_failure(sink.store, member.name, exc)
             if int(os.environ.get("WORLD_SIZE", "1")) > 1:
                 raise
             continue
         if rank == 0:
-            stored(member.name, store.append(run))
+            sink.keep(run)
 
 
 def _run_parallel(
-    todo: Sequence[TrainConfig],
-    corpus_args: dict[str, Any],
-    device: str,
-    threads: int,
-    peak_flops: float | None,
-    jobs: int,
-    store: RunStore,
-    bar: Any,
-    stored: Callable[[str, bool], None],
+    todo: Sequence[TrainConfig], launch: _Launch, jobs: int, sink: _Sink, bar: Any
 ) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -428,17 +432,13 @@ def _run_parallel(
 
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=ctx,
-        initializer=_worker_init,
-        initargs=(corpus_args, threads, device, peak_flops),
+        max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(launch,)
     ) as pool:
         pending = {pool.submit(_worker_train, m): m for m in todo}
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 member = pending.pop(fut)
-                run = Run.model_validate_json(fut.result())
-                stored(member.name, store.append(run))
+                sink.keep(Run.model_validate_json(fut.result()))
                 if bar is not None:
                     bar.update(member.max_steps * member.batch_size)

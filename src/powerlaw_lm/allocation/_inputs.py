@@ -1,0 +1,169 @@
+"""The public boundary of :mod:`powerlaw_lm.allocation` (private): fits, budgets, draws.
+
+Every allocation routine resolves its fit (a :class:`~powerlaw_lm.fitting.FitResult` or a
+published key), checks that the law answers its question, checks its budgets once, and gives
+its results back in the shape of its input (numpy's scalar in, scalar out).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._checks import (
+    ArgumentError,
+    as_scalar_or_array,
+    check_choice,
+    check_positive,
+    constraint_message,
+)
+from ..exceptions import AllocationError, FitWarning
+from ..fitting.results import FitResult
+from . import _solvers as _s
+
+FloatArray = NDArray[np.float64]
+Shape = tuple[int, ...]
+
+# Draws used for intervals on paths that solve one problem per draw and budget.
+MAX_SLOW_DRAWS = 200
+# Samples of a Wald covariance when a fit has no bootstrap draws.
+COVARIANCE_SAMPLES = 1000
+METHODS = ("auto", "closed_form", "numerical")
+
+
+def resolve(fit: FitResult | str, func: str, name: str = "fit") -> FitResult:
+    """`fit` itself, or the published fit of that key."""
+    if isinstance(fit, FitResult):
+        return fit
+    if isinstance(fit, str):
+        from .. import published
+
+        return published.get(fit)
+    raise AllocationError(
+        f"{func}: `{name}` must be a FitResult (from powerlaw_lm.fit or published.get) or a "
+        f"published key such as 'hoffmann2022:L_ND'; got {type(fit).__name__}."
+    )
+
+
+def label(fit: FitResult) -> str:
+    """The name results carry: the published key, or the law's name."""
+    return fit.key or fit.law.name
+
+
+def require_variables(fit: FitResult, wanted: tuple[str, ...], func: str) -> None:
+    """Raise unless `fit` is a law of the loss in exactly the variables `wanted`."""
+    law = fit.law
+    if tuple(sorted(law.variables)) == tuple(sorted(wanted)) and law.target == "L":
+        return
+    hint = ""
+    if "U" in law.variables:
+        hint = " For a law with unique tokens U use data_constrained(fit, C, U)."
+    elif law.name == "kaplan_ns":
+        hint = " For Kaplan's L(N, S) use kaplan_frontier(fit, bcrit_fit, C)."
+    elif law.target != "L":
+        hint = f" The law {law.name!r} predicts {law.target}, not the loss."
+    raise AllocationError(
+        f"{func} needs a law of the loss in {', '.join(wanted)}; {label(fit)!r} is "
+        f"{law.name!r} with variables {', '.join(law.variables)}.{hint}"
+    )
+
+
+def positive(
+    value: ArrayLike, name: str, func: str, example: str, *, zero: bool = False
+) -> tuple[FloatArray, Shape]:
+    """`value` flat, checked positive (non-negative with `zero`) and finite; and its shape."""
+    arr = check_positive(value, name, func, zero=zero, example=example)
+    if arr.size == 0:
+        raise ArgumentError(
+            constraint_message(name, func, "at least one number", value, f"For example {example}.")
+        )
+    return arr.ravel(), arr.shape
+
+
+def broadcast(
+    first: tuple[FloatArray, Shape], second: tuple[FloatArray, Shape], names: str, func: str
+) -> tuple[FloatArray, FloatArray, Shape]:
+    """Two checked inputs broadcast against each other, flat, with the common shape."""
+    (a, shape_a), (b, shape_b) = first, second
+    try:
+        shape = np.broadcast_shapes(shape_a, shape_b)
+    except ValueError:
+        raise AllocationError(
+            f"{func}: {names} do not broadcast (shapes {shape_a} and {shape_b}); pass one of "
+            "them as a single value, or one per value of the other."
+        ) from None
+    out = (np.broadcast_to(x.reshape(s), shape).ravel() for x, s in ((a, shape_a), (b, shape_b)))
+    a_flat, b_flat = (np.ascontiguousarray(x, dtype=float) for x in out)
+    return a_flat, b_flat, shape
+
+
+def shaped(shape: Shape, **values: ArrayLike) -> dict[str, Any]:
+    """Each flat array in the input's shape: a float for a scalar input (numpy's rule)."""
+    return {k: as_scalar_or_array(np.reshape(v, shape)) for k, v in values.items()}
+
+
+def shaped_intervals(
+    shape: Shape, intervals: Mapping[str, tuple[FloatArray, FloatArray]]
+) -> dict[str, tuple[Any, Any]]:
+    """:func:`shaped` for ``{name: (lower, upper)}``."""
+    out = {}
+    for name, (lo, hi) in intervals.items():
+        bounds = shaped(shape, lo=lo, hi=hi)
+        out[name] = (bounds["lo"], bounds["hi"])
+    return out
+
+
+def parameter_draws(fit: FitResult, seed: int = 0) -> tuple[FloatArray | None, str]:
+    """The fit's bootstrap draws, else draws from its Wald covariance, else none."""
+    if fit.draws is not None and len(fit.draws) > 1:
+        return np.asarray(fit.draws, dtype=float), "bootstrap"
+    cov = fit.cov_theta
+    if cov is not None and np.all(np.isfinite(cov)):
+        rng = np.random.default_rng(seed)
+        mean = np.asarray(fit.theta)
+        draws = rng.multivariate_normal(
+            mean, np.asarray(cov), COVARIANCE_SAMPLES, check_valid="ignore"
+        )
+        return draws, "covariance"
+    return None, "none"
+
+
+def thin(draws: FloatArray, most: int = MAX_SLOW_DRAWS) -> FloatArray:
+    """At most `most` draws, evenly spaced, for paths that solve one problem per draw."""
+    if len(draws) <= most:
+        return draws
+    return draws[np.linspace(0, len(draws) - 1, most).astype(int)]
+
+
+def closed_form(fit: FitResult, flops: _s.FlopModel | None, method: str, func: str) -> bool:
+    """Whether to take Hoffmann et al.'s closed form (``method`` checked here)."""
+    check_choice(method, "method", func, METHODS)
+    possible = _s.is_chinchilla(fit.law) and flops is None
+    if method == "closed_form" and not possible:
+        raise AllocationError(
+            f"{func}: the closed form holds for the 'chinchilla' law under FLOPs = 6ND only; "
+            f"{label(fit)!r} is {fit.law.name!r}"
+            + ("" if flops is None else " with another FLOP model")
+            + ". Use method='auto' or 'numerical'."
+        )
+    return possible and method != "numerical"
+
+
+def warn_edge(
+    edge: NDArray[np.bool_], C: FloatArray, name: str, func: str, stacklevel: int
+) -> None:
+    """Warn where the law's loss keeps falling to the edge of the search: no optimum."""
+    if edge.any():
+        shown = ", ".join(f"{c:.3g}" for c in C[edge][:5])
+        warnings.warn(
+            f"{func}({name!r}): at C = {shown} FLOP the loss keeps falling to the edge of the "
+            f"search ({_s.RATIO_RANGE[0]:g} to {_s.RATIO_RANGE[1]:g} tokens per parameter), so the "
+            "law has no compute-optimal point there; those results are NaN. Check the fit "
+            "(an exponent at zero?).",
+            FitWarning,
+            stacklevel=stacklevel + 1,
+        )

@@ -1,0 +1,220 @@
+r"""Chinchilla's Approach 2: isoFLOP profiles, their minima and the power laws through them.
+
+Hoffmann et al. 2022 (arXiv 2203.15556, Sec. 3.2) train models of several sizes at each
+of a few compute budgets, take the minimum of each budget's loss against model size, and
+fit :math:`N_\mathrm{opt} \propto C^a` and :math:`D_\mathrm{opt} \propto C^b` through the
+minima. Approach 1, the envelope of learning curves, is :mod:`.envelopes`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._checks import check_choice, check_int, check_level, renamed
+from ..exceptions import DegenerateDataError, FitWarning
+from . import _inputs as _in
+from . import _solvers as _s
+from .results import IsoFLOPResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from ..records.table import RunTable
+
+__all__ = ["CHINCHILLA_BUDGETS", "Profile", "isoflop"]
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+Profile = Literal["chinchilla", "parabola"]
+Groups = Sequence[tuple[FloatArray, FloatArray, FloatArray]]
+
+CHINCHILLA_BUDGETS = (6e18, 1e19, 3e19, 6e19, 1e20, 3e20, 6e20, 1e21, 3e21)
+"""Chinchilla's nine isoFLOP budgets in FLOP (Hoffmann et al. 2022, Sec. 3.2 and Fig. 3)."""
+
+
+@renamed(table="data")
+def isoflop(
+    data: RunTable | pd.DataFrame | Mapping[str, ArrayLike],
+    *,
+    budgets: ArrayLike | None = None,
+    profile: Profile = "chinchilla",
+    bootstrap: int = 0,
+    level: float = 0.9,
+    seed: int = 0,
+) -> IsoFLOPResult:
+    r"""Chinchilla's Approach 2: minima of isoFLOP profiles and the power laws through them.
+
+    Runs are grouped by budget (`budgets`, or compute within 5%), each budget's final loss
+    is fitted against model size, and :math:`N_\mathrm{opt} \propto C^a` through the minima
+    that lie inside their budget's sizes. The ``"chinchilla"`` profile (shared exponents,
+    each run's own D) is unbiased where the paper's ``"parabola"`` is not (see the concepts
+    page, "isoFLOP profiles").
+
+    Parameters
+    ----------
+    data : RunTable, DataFrame or dict of columns
+        Runs with ``N``, ``L`` and ``C`` or ``D`` (``C = 6ND`` is derived). Formerly ``table``.
+    budgets : array-like, optional
+        Nominal budgets in FLOP; each run goes to the nearest in :math:`\log C`
+        (e.g. :data:`CHINCHILLA_BUDGETS`, for points read off a figure).
+    profile : {"chinchilla", "parabola"}, default="chinchilla"
+        The curve fitted within each budget.
+    bootstrap, seed : int, default=0
+        Resamples of the runs within each budget for intervals (0 for none), and their seed.
+    level : float, default=0.9
+        Coverage of the percentile intervals (0.8 for Hoffmann et al.'s Table 2).
+
+    Returns
+    -------
+    IsoFLOPResult
+
+    Raises
+    ------
+    DegenerateDataError
+        If fewer than two budgets have three distinct sizes and an interior minimum.
+
+    Warns
+    -----
+    FitWarning
+        For budgets dropped: too few sizes, or no minimum inside their sizes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> C = np.repeat([1e18, 1e19, 1e20], 9)
+    >>> N = np.concatenate([np.geomspace(0.1, 10, 9) * 0.2 * c**0.45 for c in (1e18, 1e19, 1e20)])
+    >>> r = isoflop({"N": N, "C": C, "L": 1.7 + 400 * N**-0.34 + 410 * (C / (6 * N))**-0.28})
+    >>> round(r.a, 4), round(0.28 / (0.34 + 0.28), 4)
+    (0.4516, 0.4516)
+    """
+    func = "isoflop"
+    check_choice(profile, "profile", func, ("chinchilla", "parabola"))
+    n_boot = check_int(bootstrap, "bootstrap", func, minimum=0)
+    check_level(level, func)
+    N, D, C, L = _final_runs(data)
+    values, masks, notes = _group(C, N, budgets, func)
+    groups = [(N[m], D[m], L[m]) for m in masks]
+    sampled = (np.array([g[0].min() for g in groups]), np.array([g[0].max() for g in groups]))
+    with _s.single_threaded_blas():
+        prof = _s.fit_profiles(profile, groups, values)
+        used = _used_minima(prof.N_opt, values, sampled, f"the {profile} profile", notes, func)
+        boot_N, boot_a = _s.isoflop_bootstrap(profile, groups, values, prof, sampled, n_boot, seed)
+    return IsoFLOPResult(
+        C=values,
+        N=prof.N_opt,
+        L=prof.L_min,
+        intervals={"N": _s.percentiles(boot_N, level)} if n_boot else {},
+        used=used,
+        **_exponents(values, prof.N_opt, used, _s.percentile_interval(boot_a, level)),
+        profile=profile,
+        level=level,
+        n_boot=n_boot,
+        **_points(N, D, L, C, masks),
+        coef=prof.coef,
+        centre=prof.centre,
+        shared=prof.exponents,
+        notes=tuple(notes),
+    )
+
+
+def _exponents(
+    C: FloatArray, N_opt: FloatArray, used: BoolArray, a_interval: tuple[float, float]
+) -> dict[str, Any]:
+    """A and b = 1 - a (C = 6ND) through the used minima, their intervals, k_N and k_D."""
+    a, k_N = _s.power_law_fit(C[used], N_opt[used])
+    lo, hi = a_interval
+    return {
+        "a": a,
+        "b": 1.0 - a,
+        "a_interval": (lo, hi),
+        "b_interval": (1.0 - hi, 1.0 - lo),
+        "k_N": k_N,
+        "k_D": 1.0 / (6.0 * k_N),
+    }
+
+
+def _final_runs(
+    data: RunTable | pd.DataFrame | Mapping[str, ArrayLike],
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """N, D, C and L of each run's last row."""
+    from ..records.convert import as_table
+
+    runs = as_table(data).final()
+    runs.require("N", "D", "C", "L", purpose="isoFLOP profiles (Hoffmann et al. 2022, Approach 2)")
+    N, D, C, L = (np.asarray(runs[c], dtype=float) for c in ("N", "D", "C", "L"))
+    return N, D, C, L
+
+
+def _group(
+    C: FloatArray, N: FloatArray, budgets: ArrayLike | None, func: str
+) -> tuple[FloatArray, list[BoolArray], list[str]]:
+    """Budgets with three or more distinct sizes, each budget's runs, and notes on the rest."""
+    if budgets is None:
+        values, label = _s.cluster(C)
+    else:
+        given, _ = _in.positive(budgets, "budgets", func, "budgets=[6e18, 1e19, 3e19]")
+        values = np.unique(given)
+        label = np.argmin(np.abs(np.log(C)[:, None] - np.log(values)[None, :]), axis=1)
+    keep, notes = [], []
+    for j, c in enumerate(values):
+        sizes = np.unique(N[label == j]).size
+        if sizes >= 3:
+            keep.append(j)
+        elif np.any(label == j):
+            notes.append(f"budget {c:.3g}: {sizes} distinct sizes (need 3); dropped")
+    if len(keep) < 2:
+        raise DegenerateDataError(
+            f"{func}: {len(keep)} budget(s) have three or more distinct model sizes; an isoFLOP "
+            "analysis needs at least two. Group the runs with `budgets=[...]` or add runs."
+        )
+    return values[keep], [label == j for j in keep], notes
+
+
+def _used_minima(
+    N_opt: FloatArray,
+    values: FloatArray,
+    sampled: tuple[FloatArray, FloatArray],
+    what: str,
+    notes: list[str],
+    func: str,
+) -> BoolArray:
+    """Budgets whose minimum lies inside their sampled sizes; notes, warns or raises on the rest."""
+    lo, hi = sampled
+    used = np.isfinite(N_opt) & (N_opt >= lo) & (N_opt <= hi)
+    for i in np.flatnonzero(~used):
+        why = "has no minimum"
+        if np.isfinite(N_opt[i]):
+            why = (
+                f"has its minimum at N = {N_opt[i]:.3g}, outside its sizes "
+                f"{lo[i]:.3g} to {hi[i]:.3g}"
+            )
+        notes.append(f"budget {values[i]:.3g}: {what} {why}; left out")
+    if int(used.sum()) < 2:
+        raise DegenerateDataError(
+            f"{func}: only {int(used.sum())} budget(s) have a minimum inside their sampled sizes; "
+            "the power laws need two. " + "; ".join(notes)
+        )
+    if notes:
+        warnings.warn(f"{func}: " + "; ".join(notes) + ".", FitWarning, stacklevel=4)
+    return used
+
+
+def _points(
+    N: FloatArray, D: FloatArray, L: FloatArray, C: FloatArray, masks: list[BoolArray]
+) -> dict[str, Any]:
+    """The runs used, with the budget each went to, and the count in each budget."""
+    import pandas as pd
+
+    budget_of = np.full(C.size, -1)
+    for j, m in enumerate(masks):
+        budget_of[m] = j
+    sel = budget_of >= 0
+    points = pd.DataFrame(
+        {"N": N[sel], "D": D[sel], "L": L[sel], "C": C[sel], "budget": budget_of[sel]}
+    )
+    return {"n_points": np.array([int(m.sum()) for m in masks], dtype=np.int64), "points": points}

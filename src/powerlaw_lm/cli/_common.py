@@ -1,0 +1,122 @@
+"""Options that several ``powerlaw-lm`` commands share, declared once.
+
+A default comes from the library function the option feeds (:func:`default`), and a choice
+list from its ``Literal`` annotation (:func:`choices`), so the command line cannot drift
+from the library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..records.table import RunTable
+
+__all__ = [
+    "add_bootstrap",
+    "add_level",
+    "add_runs",
+    "add_seed",
+    "choices",
+    "default",
+    "parse_columns",
+    "read_table",
+]
+
+
+def default(func: Callable[..., Any], name: str) -> Any:
+    """The default of parameter `name` of the library function `func`.
+
+    Examples
+    --------
+    >>> from powerlaw_lm.allocation import isoflop
+    >>> default(isoflop, "profile")
+    'chinchilla'
+    """
+    return inspect.signature(func).parameters[name].default
+
+
+def choices(func: Callable[..., Any], name: str) -> list[Any]:
+    """The values of the ``Literal`` annotation of parameter `name` of `func`.
+
+    Examples
+    --------
+    >>> from powerlaw_lm.allocation import isoflop
+    >>> choices(isoflop, "profile")
+    ['chinchilla', 'parabola']
+    """
+    annotation = inspect.signature(func).parameters[name].annotation
+    if isinstance(annotation, str):
+        # Postponed annotations name a Literal alias of the function's own module.
+        module = inspect.getmodule(inspect.unwrap(func))
+        annotation = eval(annotation, vars(module))
+    return list(typing.get_args(annotation))
+
+
+def parse_columns(pairs: list[str]) -> dict[str, str]:
+    """Parse ``["N=params", "L=val_loss"]`` into ``{"N": "params", "L": "val_loss"}``.
+
+    Examples
+    --------
+    >>> parse_columns(["N=params", "L=val_loss"])
+    {'N': 'params', 'L': 'val_loss'}
+    """
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, column = pair.partition("=")
+        if not sep or not name or not column:
+            raise ValueError(
+                f"--column takes CANONICAL=YOUR_COLUMN, e.g. --column N=params; got {pair!r}."
+            )
+        out[name.strip()] = column.strip()
+    return out
+
+
+def add_runs(parser: argparse.ArgumentParser, what: str = "runs") -> None:
+    """The positional file of runs and the repeatable ``--column CANONICAL=NAME``."""
+    parser.add_argument("runs", type=Path, help=f"CSV, JSONL or parquet file of {what}")
+    parser.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="CANONICAL=NAME",
+        help="map a column of the file onto a canonical name (repeatable), e.g. N=params",
+    )
+
+
+def read_table(args: argparse.Namespace) -> RunTable:
+    """The runs of :func:`add_runs`'s options, read and validated."""
+    from ..records.table import read_runs
+
+    return read_runs(args.runs, **parse_columns(args.column))
+
+
+def add_level(
+    parser: argparse.ArgumentParser, func: Callable[..., Any], what: str = "interval level"
+) -> None:
+    """``--level``, defaulting to `func`'s."""
+    level = default(func, "level")
+    shown = "%(default)s" if level is not None else f"default: {func.__qualname__}'s"
+    parser.add_argument("--level", type=float, default=level, help=f"{what} ({shown})")
+
+
+def add_bootstrap(parser: argparse.ArgumentParser, func: Callable[..., Any]) -> None:
+    """``--bootstrap`` resamples, defaulting to `func`'s."""
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=default(func, "bootstrap"),
+        help="bootstrap resamples (%(default)s)",
+    )
+
+
+def add_seed(parser: argparse.ArgumentParser, func: Callable[..., Any]) -> None:
+    """``--seed`` of the bootstrap, defaulting to `func`'s."""
+    parser.add_argument(
+        "--seed", type=int, default=default(func, "seed"), help="bootstrap seed (%(default)s)"
+    )
