@@ -189,6 +189,185 @@ def test_covariance_draws_when_no_bootstrap_and_none_for_published():
     assert res.interval_method == "none" and res.intervals == {}
 
 
+# -- intervals that contain their estimates (issue 12) ---------------------------------------
+def narrow_ladder(seed: int = 0, n: int = 40) -> dict[str, np.ndarray]:
+    """Sizes spanning a factor of 3, 2% noise: E, A and alpha cannot be told apart."""
+    rng = np.random.default_rng(seed)
+    N = 10 ** rng.uniform(8, 8.5, n)
+    D = N * 10 ** rng.uniform(0.5, 2.5, n)
+    L = LAW["E"] + LAW["A"] * N ** -LAW["alpha"] + LAW["B"] * D ** -LAW["beta"]
+    return {"N": N, "D": D, "L": L * np.exp(rng.normal(0, 0.02, n))}
+
+
+@pytest.fixture(scope="module")
+def unidentified_fit() -> FitResult:
+    with pytest.warns(FitWarning, match="do not identify"):
+        res = fit(narrow_ladder(), "chinchilla")
+    assert {"E", "alpha"} <= set(res.identifiability.parameters)
+    return res
+
+
+def assert_contains(result, names=None) -> None:
+    for q in names or result.intervals:
+        lo, hi = (np.asarray(v) for v in result.intervals[q])
+        value = np.asarray(getattr(result, q))
+        assert np.all(np.isfinite(lo) & np.isfinite(hi)), (q, lo, hi)
+        assert np.all((lo <= value) & (value <= hi) & (lo < hi)), (q, lo, value, hi)
+
+
+def shifted_draws(shift: float, noise: float, n: int = 200) -> FitResult:
+    """Hoffmann's law with draws all above its log E: percentiles of L exclude the estimate."""
+    base = FitResult.from_params("chinchilla", LAW)
+    draws = base.theta + np.random.default_rng(0).normal(0.0, noise, (n, 5))
+    draws[:, 2] += shift
+    return dataclasses.replace(base, draws=draws)
+
+
+def test_unidentified_fit_gives_intervals_that_contain_the_estimates(unidentified_fit):
+    # Before: percentiles of the covariance draws' optima, which on such ladders excluded
+    # the estimate or were NaN (draws across alpha's bound at 0, or with E overflowing).
+    res = compute_optimal(unidentified_fit, [1e19, 1e21, 1e23])
+    assert_contains(res)
+    assert res.interval_method == "covariance" and res.n_draws == 1000
+    assert set(res.interval_methods.values()) == {"delta method in log space"}
+    assert 0 < res.undefined_draws["L"] < res.n_draws
+    text = repr(res)
+    assert "delta method in log space" in text
+    assert f"L: {res.undefined_draws['L']} of 1000 draws (outside the parameters' bounds" in text
+    assert_contains(compute_for_loss(unidentified_fit, [2.5, 2.2]))
+    assert_contains(allocate(unidentified_fit, 1e21))
+
+
+def test_draws_outside_the_bounds_are_counted_and_too_many_switch_to_the_delta_method():
+    base = FitResult.from_params("chinchilla", LAW)
+    draws = base.theta + np.random.default_rng(1).normal(0.0, 0.01, (100, 5))
+    draws[:3, 3] = -0.1  # alpha < 0: no optimum
+    few = compute_optimal(dataclasses.replace(base, draws=draws), 1e21)
+    assert few.undefined_draws == {"N": 3, "D": 3, "L": 3}
+    assert set(few.interval_methods.values()) == {"percentiles"}
+    draws[:30, 3] = -0.1  # more than (1 - level) / 2 of them undefined
+    many = compute_optimal(dataclasses.replace(base, draws=draws), 1e21)
+    assert many.undefined_draws == {"N": 30, "D": 30, "L": 30}
+    assert set(many.interval_methods.values()) == {"delta method in log space"}
+    assert_contains(few)
+    assert_contains(many)
+
+
+def res_draws_L(C: float) -> np.ndarray:
+    """The compute-optimal loss of each of shifted_draws(0.05, 0.01)'s draws at `C`."""
+    lA, lB, lE, al, be = shifted_draws(0.05, 0.01).draws.T
+    s = al + be
+    G = np.exp((np.log(al) + lA - np.log(be) - lB) / s)
+    N, D = G * (C / 6) ** (be / s), (C / 6) ** (al / s) / G
+    return np.exp(lE) + np.exp(lA) * N**-al + np.exp(lB) * D**-be
+
+
+def test_delta_method_where_the_percentiles_exclude_the_estimate():
+    res = compute_optimal(shifted_draws(0.05, 0.01), [1e17, 1e19, 1e21, 1e23])
+    # The shift of E moves L alone, and only at 1e23 FLOP is E enough of L for the draws'
+    # percentiles to miss the estimate.
+    assert res.interval_methods == {
+        "N": "percentiles",
+        "D": "percentiles",
+        "L": "percentiles (delta method in log space at 1 of 4 values)",
+    }
+    assert_contains(res)
+    lo, hi = (v[-1] for v in res.intervals["L"])
+    assert res.L[-1] < float(np.percentile(res_draws_L(1e23), 5)) < hi
+    # Symmetric about log L, as wide as the draws' own spread of log L (linear here).
+    assert np.log(hi / res.L[-1]) == pytest.approx(np.log(res.L[-1] / lo), rel=1e-10)
+    unshifted = compute_optimal(shifted_draws(0.0, 0.01), 1e23).intervals["L"]
+    assert np.log(hi / lo) == pytest.approx(np.log(unshifted[1] / unshifted[0]), rel=0.15)
+    numeric = compute_optimal(
+        shifted_draws(0.05, 0.01), [1e17, 1e19, 1e21, 1e23], method="numerical"
+    )
+    assert numeric.interval_methods == res.interval_methods
+    assert_allclose(numeric.intervals["L"], res.intervals["L"], rtol=1e-8)
+
+
+def test_compute_for_loss_delta_method_agrees_between_the_solvers():
+    fit_ = shifted_draws(0.02, 0.002)
+    closed = compute_for_loss(fit_, [2.5, 2.1])
+    numeric = compute_for_loss(fit_, [2.5, 2.1], method="numerical")
+    assert (
+        closed.interval_methods["C"] == "percentiles (delta method in log space at 1 of 2 values)"
+    )
+    assert numeric.interval_methods["C"] == closed.interval_methods["C"]
+    assert_allclose(numeric.intervals["C"][0][1], closed.intervals["C"][0][1], rtol=1e-8)
+    assert_allclose(numeric.intervals["C"][1][1], closed.intervals["C"][1][1], rtol=1e-8)
+    assert_contains(closed)
+    assert_contains(numeric)
+
+
+def test_data_constrained_and_kaplan_intervals_from_a_covariance():
+    dc = published.get("muennighoff2023:L_ND")
+    cov = np.diag(np.full(dc.law.n_params, 1e-4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        res = data_constrained(dataclasses.replace(dc, cov_theta=cov), 1e22, [1e12, 2e10])
+    assert res.interval_method == "covariance" and res.n_draws == 200
+    assert_contains(res)
+    ns, bc = published.get("kaplan2020:L_NS"), published.get("kaplan2020:B_crit")
+    ns = dataclasses.replace(ns, cov_theta=np.diag(np.full(4, 1e-4)))
+    bc = dataclasses.replace(bc, cov_theta=np.diag(np.full(2, 1e-4)))
+    f = kaplan_frontier(ns, bc, [1e19, 1e21])
+    assert f.interval_method == "covariance"
+    assert_contains(f)
+    assert "from 1000 covariance draws" in repr(f)
+
+
+def test_cli_allocate_on_an_unidentified_fit_prints_intervals_around_the_estimates(
+    unidentified_fit, tmp_path, capsys
+):
+    path = tmp_path / "fit.json"
+    path.write_text(unidentified_fit.to_json())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        assert main(["allocate", str(path), "--compute", "1e21", "1e23"]) == 0
+    out = capsys.readouterr().out
+    assert "delta method in log space" in out
+    table = printed_table(out)
+    for q in ("N", "D", "L"):
+        assert np.all(table[f"{q}_lower"] <= table[q]) and np.all(table[q] <= table[f"{q}_upper"])
+
+
+def printed_table(out: str) -> pd.DataFrame:
+    """The table at the end of an Allocation's text: a header line and one row per budget."""
+    lines = out.strip().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["C", "N"])
+    header = lines[start].split()
+    rows = [line.split()[1:] for line in lines[start + 1 :]]
+    return pd.DataFrame(np.array(rows, dtype=float), columns=header)
+
+
+@pytest.mark.data
+def test_misfitting_ladder_up_to_400m_allocation_contains_its_estimate(tmp_path, capsys):
+    """The issue's failure on a public ladder: tuned final losses up to 400M (72 runs).
+
+    Before: compute_optimal(res, 1e21) gave L = 2.42 with the interval (2.44, 28.7), the
+    percentiles of covariance draws of which a quarter cross alpha's bound at 0.
+    """
+    from .conftest import shared_file
+
+    final = pd.read_csv(shared_file("misfitting/scaling_results_last_ckpt_only.csv"))
+    final = final[final["sweep"] != "2024_11_10-23_08_29_sweep_test"]
+    best = final.loc[final.groupby(["N", "D"])["loss"].idxmin()]
+    best = best[best["N"] <= 6e8]
+    data = pd.DataFrame({"N": best["N"], "D": best["D"], "L": best["loss"]}).astype(float)
+    with pytest.warns(FitWarning, match="do not identify"):
+        res = fit(data.reset_index(drop=True), "chinchilla")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        opt = compute_optimal(res, 1e21)
+        assert_contains(opt)
+        assert opt.interval_methods["L"] == "delta method in log space"
+        path = tmp_path / "fit.json"
+        path.write_text(res.to_json())
+        assert main(["allocate", str(path), "--compute", "1e21"]) == 0
+    table = printed_table(capsys.readouterr().out)
+    assert table["L_lower"][0] <= table["L"][0] <= table["L_upper"][0]
+
+
 @pytest.mark.parametrize(
     ("key", "hint"),
     [
@@ -416,6 +595,8 @@ def test_isoflop_bootstrap_intervals_and_reports():
     data["L"] = data["L"] * np.exp(rng.normal(0, 0.003, data["L"].size))
     res = isoflop(data, bootstrap=40, seed=0)
     assert res.a_interval[0] < res.a < res.a_interval[1]
+    assert res.interval_methods == {"N": "percentiles", "a": "percentiles"}
+    assert res.undefined_draws == {"N": 0, "a": 0}
     lo, hi = res.intervals["N"]
     assert np.all((lo <= res.N) & (res.N <= hi))
     assert isoflop(data, bootstrap=40, seed=0).a_interval == res.a_interval

@@ -157,6 +157,52 @@ def test_fit_tradeoff_interval_covers_the_truth_with_noise() -> None:
     assert lo < res.B_crit < hi and hi / lo < 2.0
 
 
+def test_fit_tradeoff_intervals_are_students_t_wald_intervals_of_the_logs() -> None:
+    # Weighted least squares in log S: cov = s2 (J^T W J)^-1 with dlogS/dlogS_min =
+    # S_min/S, dlogS/dlogE_min = 1 - S_min/S, s2 = rss / (n - 2); t quantile on n - 2.
+    from scipy import stats
+
+    rng = np.random.default_rng(4)
+    B = np.repeat([512.0, 2048.0, 8192.0, 32768.0], 2)
+    S = (120.0 + 6e5 / B) * np.exp(rng.normal(0, 0.03, B.size))
+    w = rng.uniform(0.5, 2.0, B.size)
+    res = fit_tradeoff(B, S, weights=w, level=0.8)
+    share = res.S_min / res.steps(B)
+    J = np.column_stack([share, 1.0 - share])
+    r = np.log(res.steps(B) / S)
+    cov = np.sum(w * r**2) / (B.size - 2) * np.linalg.inv(J.T @ (J * w[:, None]))
+    half = stats.t.ppf(0.9, B.size - 2) * np.sqrt(np.diag(cov))
+    assert_allclose(res.S_min_ci, res.S_min * np.exp([-half[0], half[0]]), rtol=1e-6)
+    assert_allclose(res.E_min_ci, res.E_min * np.exp([-half[1], half[1]]), rtol=1e-6)
+    var_b = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
+    assert res.var_log_B_crit == pytest.approx(var_b, rel=1e-6)
+    half_b = stats.t.ppf(0.9, B.size - 2) * np.sqrt(var_b)
+    assert_allclose(res.B_crit_ci, res.B_crit * np.exp([-half_b, half_b]), rtol=1e-6)
+    # No degrees of freedom: the interval is unbounded, and still contains the estimate.
+    assert res.with_variance(np.nan, 0).B_crit_ci == (0.0, np.inf)
+
+
+def test_critical_batch_ci_is_wald_in_log_b_star_and_unbounded_on_two_targets() -> None:
+    from scipy import stats
+
+    res = fit_critical_batch(
+        synthetic_sweep(SIZES, B_star=B_STAR, alpha_B=ALPHA_B, noise=0.002, seed=1),
+        targets=TARGETS,
+        warmup_fraction=0.0,
+    )
+    ci, fit = res.ci(0.9), res.fit
+    se = np.sqrt(np.diag(fit.cov_theta))
+    q = stats.t.ppf(0.95, fit.n_obs - 2)
+    lB = np.log(res.B_star)
+    assert_allclose(ci["B_star"], np.exp([lB - q * se[0], lB + q * se[0]]), rtol=1e-10)
+    assert_allclose(ci["alpha_B"], [res.alpha_B - q * se[1], res.alpha_B + q * se[1]], rtol=1e-10)
+    two = fit_critical_batch(synthetic_sweep(SIZES), targets=TARGETS[:2], warmup_fraction=0.0)
+    assert two.fit.dof == 0
+    (b_lo, b_hi), (a_lo, a_hi) = two.ci().values()
+    assert (b_lo, b_hi, a_lo, a_hi) == (0.0, np.inf, 0.0, np.inf)
+    assert b_lo < two.B_star < b_hi and a_lo < two.alpha_B < a_hi
+
+
 def test_fit_tradeoff_needs_three_batch_sizes() -> None:
     with pytest.raises(DegenerateDataError, match=r"2 distinct batch size\(s\) \(1024, 2048\)"):
         fit_tradeoff([1024.0, 2048.0, 2048.0], [300.0, 200.0, 210.0])

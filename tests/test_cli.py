@@ -117,3 +117,16 @@ def test_defaults_are_the_librarys(command, args, func, options):
     parsed = vars(parser.parse_args(args))
     for option in options:
         assert parsed[option] == inspect.signature(library).parameters[option].default, option
+
+
+def test_exit_status_1_is_a_check_that_disagreed_and_2_is_bad_input(tmp_path, capsys):
+    argv = ["check", "hoffmann2022:L_ND", "--against", "besiroglu2024:L_ND", "--param", "E"]
+    assert main([*argv, "--sigma", "0.5"]) == 1
+    out = capsys.readouterr()
+    assert "hoffmann2022:L_ND disagrees with besiroglu2024:L_ND" in out.out and out.err == ""
+    bad = tmp_path / "fit.json"
+    bad.write_text('{"format": "powerlaw_lm.FitResult/2", "law": "kaplan_n", "theta": [1.0]}')
+    assert main(["check", str(bad), "--against", "kaplan2020:L_N"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("powerlaw-lm check: error: ") and "'theta' has 1 values" in err
+    assert err.count("\n") == 1 and "Traceback" not in err

@@ -299,6 +299,7 @@ def _figure_inputs() -> dict[str, tuple[object, dict[str, object], int]]:
     from powerlaw_lm.batch import fit_critical_batch, synthetic_sweep
     from powerlaw_lm.datasets import load
     from powerlaw_lm.dynamics import fit_learning_curves
+    from powerlaw_lm.holdout import backtest
 
     C = np.repeat([1e18, 1e19, 1e20], 7)
     N = np.concatenate([np.geomspace(0.1, 10, 7) * 0.2 * c**0.45 for c in (1e18, 1e19, 1e20)])
@@ -319,6 +320,7 @@ def _figure_inputs() -> dict[str, tuple[object, dict[str, object], int]]:
         "plot_frontiers": ({"Chinchilla": hoffmann}, {"C_range": (1e20, 1e23)}, 2),
         "plot_loss_contours": (hoffmann, {"N_range": (1e8, 1e11), "D_range": (1e9, 1e13)}, 1),
         "plot_figure1": (figure1(load("calibration")), {}, 3),
+        "plot_backtest": (backtest({"N": N, "C": C, "L": 1.7 + 400 * N**-0.34}, "kaplan_n"), {}, 1),
     }
 
 

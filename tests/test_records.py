@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import gzip
 import json
 import subprocess
 import sys
@@ -525,6 +527,85 @@ def test_read_runs_names_a_bad_jsonl_line(tmp_path: Path) -> None:
     path.write_text('{"L": 3.0}\n[2.9]\n')
     with pytest.raises(RunTableError, match=r"line 2 of .* holds a list, not an object"):
         read_runs(path)
+
+
+@pytest.mark.parametrize("name", ["runs.csv", "runs.csv.gz", "runs.jsonl", "runs.jsonl.gz"])
+def test_gzip_is_read_by_its_magic_bytes_whatever_the_suffix(tmp_path: Path, name: str) -> None:
+    table = RunTable(curves())
+    plain = tmp_path / ("plain" + (".csv" if ".csv" in name else ".jsonl"))
+    table.write(plain)
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(plain.read_bytes()))
+    pd.testing.assert_frame_equal(read_runs(path).to_frame(), table.to_frame(), check_exact=True)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_utf8_byte_order_mark_is_accepted_in_every_text_format(
+    tmp_path: Path, suffix: str
+) -> None:
+    plain, marked = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
+    RunTable(curves()).write(plain)
+    marked.write_bytes(codecs.BOM_UTF8 + plain.read_bytes())
+    assert read_runs(marked).columns[0] == "N"
+    pd.testing.assert_frame_equal(read_runs(marked).to_frame(), read_runs(plain).to_frame())
+
+
+def test_a_shifted_csv_is_refused_not_read_one_column_over(tmp_path: Path) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_text("run,N,L\na,1e6,3.0,extra\nb,1e7,2.5,extra\n")
+    with pytest.raises(RunTableError) as info:
+        read_runs(path)
+    assert "has a header of 3 fields (run, N, L) but 2 rows have more: line 2 (4 fields), " in str(
+        info.value
+    )
+    # Quoted commas and newlines are one field each.
+    path.write_text('run,N,L\n"a,b",1e6,3.0\n"two\nlines",1e7,2.5\n')
+    assert list(read_runs(path)["run"]) == ["a,b", "two\nlines"]
+
+
+def test_json_nesting_is_bounded_without_recursion(tmp_path: Path) -> None:
+    path = tmp_path / "runs.jsonl"
+    deep = "[" * 64 + "]" * 64  # 64 levels inside the row object: 65 in all
+    path.write_text(
+        '{"L": 3.0, "x": "[[[[ in a string do not count"}\n{"L": 2.0, "y": ' + deep + "}\n"
+    )
+    with pytest.raises(RunTableError, match=r"65 deep \(line 2\); at most 64"):
+        read_runs(path)
+    path.write_text('{"L": 3.0, "y": ' + "[" * 63 + "]" * 63 + "}\n")
+    assert len(read_runs(path)) == 1
+
+
+def test_round_trips_keep_the_dtypes_of_extra_columns_by_the_documented_mapping(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("pyarrow", reason="parquet needs pyarrow (the dev extra)")
+    extras = {
+        "f": [1.5, 2.5, 3.5, 4.5, 5.5, 6.5],
+        "i": np.arange(6, dtype=np.int64),
+        "b": [True, False] * 3,
+        "o": pd.Series(list("abcdef"), dtype=object),
+        "c": pd.Categorical(list("xyxyxy")),
+        "cn": pd.Categorical([1.5, 2.5] * 3),
+    }
+    table = RunTable(curves().assign(**extras))
+    expected = {
+        ".csv": ["float64", "int64", "bool", "str", "str", "float64"],
+        ".jsonl": ["float64", "int64", "bool", "str", "str", "float64"],
+        ".parquet": ["float64", "int64", "bool", "str", "category", "float64"],
+    }
+    for suffix, dtypes in expected.items():
+        table.write(tmp_path / f"t{suffix}")
+        back = read_runs(tmp_path / f"t{suffix}").to_frame()
+        assert [str(back[k].dtype) for k in extras] == dtypes, suffix
+        for k in extras:
+            assert back[k].astype(object).tolist() == table.to_frame()[k].astype(object).tolist()
+    # Other dtypes are refused by the text formats rather than changed.
+    narrow = RunTable(curves().assign(k=np.arange(6, dtype=np.int32)))
+    for suffix in (".csv", ".jsonl"):
+        with pytest.raises(RunTableError, match="column 'k' as int32 \\(it reads back as int64\\)"):
+            narrow.write(tmp_path / f"k{suffix}")
+    narrow.write(tmp_path / "k.parquet")
+    assert read_runs(tmp_path / "k.parquet")["k"].dtype == np.int32
 
 
 def test_read_runs_maps_columns_and_validates(tmp_path: Path) -> None:

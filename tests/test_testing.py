@@ -141,7 +141,7 @@ def test_reference_file_that_is_not_a_fit(tmp_path):
     with pytest.raises(BaselineError, match=r"x\.json is not a powerlaw_lm fit or baseline"):
         load_reference(bad)
     bad.write_text("[1, 2")
-    with pytest.raises(BaselineError, match=r"cannot read .*x\.json as JSON"):
+    with pytest.raises(BaselineError, match=r"x\.json is not valid JSON \(Expecting ','"):
         load_reference(bad)
 
 
@@ -335,7 +335,7 @@ def test_prediction_matches_the_authors_code():
 def test_prediction_failure_gives_the_error_and_sigma(res):
     at = {"N": 7e10, "D": 1.4e12}
     value = float(res.predict(**at))
-    band = res.predict(interval=0.6826894921370859, **at)
+    band = res.predict(interval=0.6826894921370859, kind="confidence", **at)
     se = float((band.upper - band.lower) / 2)
     with pytest.raises(ScalingCheckError) as info:
         assert_prediction(res, at=at, expected=value + 4 * se, rtol=1e-4)

@@ -260,11 +260,84 @@ def test_every_setting_goes_from_spec_to_config_to_record() -> None:
          r"'d_ff'\]"),
         ({"models": [{"name": "a", "n_layer": 1, "d_model": 16, "n_head": 5}]},
          r"model 'a': GPTConfig: `n_head` \(5\) must divide `d_model` \(16\)"),
+        ({"seeds": [1, 1]}, r"the spec: `seeds` must be distinct, got \[1, 1\]; list each "
+         r"seed once, e.g. \[1\]"),
+        ({"stages": [{"name": "g", "tokens": [4096], "seeds": [2, 0, 2]}]},
+         r"stage 'g': `seeds` must be distinct, got \[2, 0, 2\]"),
+        ({"seeds": [-1]}, r"seeds\.0\n.*greater than or equal to 0"),
+        ({"stages": [{"name": "g", "tokens": [4096], "seeds": []}]}, r"at least 1 item"),
     ],
 )  # fmt: skip
 def test_spec_entries_are_checked_against_the_schema(change: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SweepSpec.model_validate({**_tiny_spec("bad"), **change})
+
+
+# ---------------------------------------------------------------- seeds
+
+
+def test_seeds_expand_each_member_into_runs_of_their_own() -> None:
+    raw = {**_tiny_spec("sd", tokens=4096), "seeds": [0, 1, 2]}
+    raw["stages"].append({"name": "rep", "models": ["w32"], "tokens": [4096], "seeds": [3, 1]})
+    members = SweepSpec.model_validate(raw).members()
+    assert [(m.name, m.seed) for m in members] == [
+        ("g-w16-D4.096k-B1024", 0), ("g-w16-D4.096k-B1024-s1", 1), ("g-w16-D4.096k-B1024-s2", 2),
+        ("g-w32-D4.096k-B1024", 0), ("g-w32-D4.096k-B1024-s1", 1), ("g-w32-D4.096k-B1024-s2", 2),
+        ("rep-w32-D4.096k-B1024-s3", 3), ("rep-w32-D4.096k-B1024-s1", 1),
+    ]  # fmt: skip
+    # The record carries the seed; nothing else differs between the seeds of a member.
+    assert [m.run_config().seed for m in members[:3]] == [0, 1, 2]
+    base = members[0].__dict__
+    assert [{k for k, v in m.__dict__.items() if base[k] != v} for m in members[1:3]] == [
+        {"name", "seed"}
+    ] * 2
+    # Seed 0, the spec's base seed, keeps the id and the config of a spec without seeds.
+    plain = SweepSpec.model_validate(_tiny_spec("sd", tokens=4096)).members()
+    assert [m.__dict__ for m in plain] == [m.__dict__ for m in members if m.seed == 0]
+    # Another base seed keeps the plain id; the others are suffixed.
+    other = SweepSpec.model_validate({**raw, "seed": 2}).members()
+    assert [(m.name, m.seed) for m in other[:3]] == [
+        ("g-w16-D4.096k-B1024-s0", 0), ("g-w16-D4.096k-B1024-s1", 1), ("g-w16-D4.096k-B1024", 2)
+    ]  # fmt: skip
+
+
+def test_seeds_give_different_curves_and_the_same_seed_the_same_bits(tmp_path: Path) -> None:
+    raw = _tiny_spec("sb", n_models=1, tokens=8192)
+    run_sweep(SweepSpec.model_validate(raw), tmp_path / "plain", peak_flops=1e9, progress=False)
+    spec = SweepSpec.model_validate({**raw, "seeds": [0, 1]})
+    result = run_sweep(spec, tmp_path / "seeded", peak_flops=1e9, progress=False)
+    assert result.trained == ["g-w16-D8.192k-B1024", "g-w16-D8.192k-B1024-s1"]
+    (plain,) = RunStore(tmp_path / "plain" / "runs.jsonl").runs()
+    zero, one = RunStore(tmp_path / "seeded" / "runs.jsonl").runs()
+    # Seed 0 is the run a spec without seeds makes, to the bit.
+    assert _comparable(zero) == _comparable(plain)
+    # Seed 1 starts from other weights and sees other batches: every evaluation differs.
+    assert one.config.seed == 1 and zero.config.seed == 0
+    assert [p.S for p in one.curve] == [p.S for p in zero.curve]
+    assert all(a.L != b.L for a, b in zip(zero.curve, one.curve))
+    # Training seed 1 again reproduces its record.
+    again = train(spec.members()[1], load_corpus("pydoc"), peak_flops=1e9)
+    assert _comparable(again) == _comparable(one)
+
+
+def test_the_calibration_seeds_repeat_grid3M_with_other_seeds() -> None:
+    from dataclasses import replace
+
+    members = load_spec(SMOKE / "calibration.yaml").members()
+    grid = {m.extra["model"]: m for m in members if m.extra["stage"] == "grid3M"}
+    seeded = [m for m in members if m.extra["stage"] == "seeds3M"]
+    assert len(grid) == 6 and members[-len(seeded) :] == seeded
+    assert sorted((str(m.extra["model"]), m.seed) for m in seeded) == sorted(
+        (str(model), seed) for model in grid for seed in (1, 2)
+    )
+    for m in seeded:
+        base = grid[m.extra["model"]]
+        assert m.name == base.name.replace("grid3M", "seeds3M") + f"-s{m.seed}"
+        # The same run as grid3M's in every setting but the seed: the three seeds together
+        # measure the scatter between runs.
+        assert replace(m, name=base.name, seed=0, extra={**m.extra, "stage": "grid3M"}) == base
+    # The runs before the seeded stage keep their ids (seed 0, no suffix).
+    assert all(m.seed == 0 and "-s" not in m.name for m in members[: -len(seeded)])
 
 
 # ---------------------------------------------------------------- sweeps: resume, jobs, errors

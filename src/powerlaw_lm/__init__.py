@@ -47,6 +47,8 @@ _LAZY: dict[str, str] = {
     "leave_largest_out": "holdout",
     "kfold": "holdout",
     "compare_laws": "holdout",
+    "backtest": "holdout",
+    "BacktestResult": "holdout",
     "plot_fit": "plotting",
     "plot_laws": "plotting",
     "ScalingLaw": "laws",
@@ -87,7 +89,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .dynamics import fit_learning_curves
     from .exceptions import DegenerateDataError, ExtrapolationWarning, FitWarning, RunTableError
     from .fitting import FitResult, Prediction, fit
-    from .holdout import compare_laws, kfold, leave_largest_out
+    from .holdout import BacktestResult, backtest, compare_laws, kfold, leave_largest_out
     from .laws import LAWS, Param, ScalingLaw, get_law, register_law
     from .plotting import (
         plot_critical_batch,

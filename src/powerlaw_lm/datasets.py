@@ -4,7 +4,8 @@
     Byte-level GPTs of 1.4e4 to 2.7e6 non-embedding parameters trained on the GCIDE
     dictionary with :mod:`powerlaw_lm.trainer` (spec ``trainer/specs/calibration.yaml``):
     a grid of sizes and token budgets for L(N), L(D), L(N, D) and L(N, S), and batch-size
-    sweeps for the critical batch size. Every evaluation of every run is a row.
+    sweeps for the critical batch size, and three seeds of every size at 3M tokens for the
+    scatter between runs. Every evaluation of every run is a row.
 
 The files are gzipped JSONL: a header line with provenance (spec, corpus hash, torch
 version, processor, wall times), then one :class:`~powerlaw_lm.records.Run` per line.
@@ -150,8 +151,9 @@ def load(name: str = "calibration", *, stages: Sequence[str] | None = None) -> R
         L(N, S)); ``bsnc`` varies the batch size at a constant learning rate without
         gradient clipping (for the critical batch size), and ``bs`` and ``bsL`` are the
         same sweep clipped at norm 1.0 (which inflates B_crit; see
-        :func:`~powerlaw_lm.batch.fit_critical_batch`). A stage ending in ``*`` matches as a prefix
-        (``stages=["grid*"]``).
+        :func:`~powerlaw_lm.batch.fit_critical_batch`); ``seeds3M`` repeats ``grid3M``
+        with seeds 1 and 2 (the scatter between runs). A stage ending in ``*`` matches as
+        a prefix (``stages=["grid*"]``).
 
     Returns
     -------

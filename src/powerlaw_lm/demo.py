@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"\nPrediction of the chinchilla fit for the largest model (N = {N_big:.3g}) "
         f"trained on D = {D_big:.3g} tokens: "
-        f"L = {pred.value[0]:.4f} (90% interval {pred.lower[0]:.4f} to {pred.upper[0]:.4f})"
+        f"L = {pred.value:.4f} (90% interval {pred.lower:.4f} to {pred.upper:.4f})"
     )
 
     from .allocation.kaplan import figure1

@@ -31,7 +31,8 @@ import numpy.typing as npt
 
 from ._checks import as_scalar_or_array, check_positive, renamed
 from ._report import html_block
-from .allocation.envelopes import Envelope, compute_envelope
+from .allocation.envelopes import Envelope as Envelope
+from .allocation.envelopes import compute_envelope as compute_envelope
 from .batch import adjust_steps
 from .records.convert import skip_warmup
 
@@ -42,16 +43,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fitting.results import FitResult
     from .records.table import RunTable
 
+# Envelope and compute_envelope (now powerlaw_lm.allocation.envelope) and skip_warmup (now
+# powerlaw_lm.records) stay importable from here for one release; they are documented there.
 __all__ = [
-    "Envelope",
     "PositionLoss",
-    "compute_envelope",
     "data_to_avoid_overfitting",
     "early_stopping_step",
     "fit_learning_curves",
     "fit_position_loss",
     "overfitting",
-    "skip_warmup",
 ]
 
 FloatArray = npt.NDArray[np.float64]

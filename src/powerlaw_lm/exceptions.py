@@ -23,6 +23,7 @@ __all__ = [
     "AccountingError",
     "AllocationError",
     "BaselineError",
+    "ConvergenceError",
     "CorpusError",
     "DatasetError",
     "DegenerateDataError",
@@ -64,6 +65,14 @@ class DegenerateDataError(PowerlawLMError, ValueError):
 
     Raised, for example, when a two-variable law is fitted to runs that share a single
     model size, when there are fewer points than parameters, or when all losses are equal.
+    """
+
+
+class ConvergenceError(PowerlawLMError, ValueError):
+    """A sampler did not converge and ``strict=True`` asked to refuse its result.
+
+    Raised by :func:`powerlaw_lm.fitting.uncertainty.posterior`; the message says how long
+    the chain should be.
     """
 
 

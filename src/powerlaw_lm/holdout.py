@@ -11,12 +11,15 @@ what a scaling law is for. This module refits a law on part of the runs and meas
 in the two ways that matter in practice: :func:`leave_largest_out` (fit on the small
 models, predict the largest, the question a scaling study asks) and :func:`kfold` (whole
 runs held out in turn, the points of one learning curve never split between training and
-test). :func:`compare_laws` ranks several forms by that error.
+test). :func:`compare_laws` ranks several forms by that error and reports the coverage
+of their intervals beside it. :func:`backtest` is the whole question a user asks: fit on
+some runs, predict the others with intervals, and say how far off the predictions were
+and how often the intervals covered the truth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,18 +27,29 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from ._checks import ArgumentError, check_choice
-from ._report import html_block
+from ._checks import ArgumentError, check_choice, check_level, constraint_message
+from ._report import Report, fmt, html_block
 from .exceptions import DegenerateDataError
 from .fitting.core import fit
 from .laws import ScalingLaw, get_law
-from .records.convert import as_table
+from .records.convert import as_table, run_codes
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from .fitting.results import FitResult
     from .records.table import RunTable
 
-__all__ = ["CVResult", "HoldoutResult", "compare_laws", "kfold", "leave_largest_out"]
+__all__ = [
+    "BacktestResult",
+    "CVResult",
+    "HoldoutResult",
+    "backtest",
+    "compare_laws",
+    "kfold",
+    "leave_largest_out",
+]
 
 FloatArray = NDArray[np.float64]
 Method = Literal["leave_largest_out", "kfold"]
@@ -58,8 +72,35 @@ def _points_frame(
     return frame
 
 
+class _HeldOutErrors:
+    """Errors of held-out predictions, from the `observed` and `predicted` of a result."""
+
+    observed: FloatArray
+    predicted: FloatArray
+
+    @property
+    def errors(self) -> FloatArray:
+        r"""Absolute relative error :math:`|\hat L / L - 1|` of each held-out prediction."""
+        return np.asarray(np.abs(self.predicted / self.observed - 1.0), dtype=float)
+
+    @property
+    def n_test(self) -> int:
+        """Number of held-out predictions."""
+        return int(self.observed.size)
+
+    @property
+    def mean_error(self) -> float:
+        """Mean absolute relative error of the held-out predictions."""
+        return float(np.mean(self.errors))
+
+    @property
+    def max_error(self) -> float:
+        """Largest absolute relative error of the held-out predictions."""
+        return float(np.max(self.errors))
+
+
 @dataclass(frozen=True, eq=False)
-class HoldoutResult:
+class HoldoutResult(_HeldOutErrors):
     r"""A law fitted on the smaller runs and scored on the largest.
 
     Built by :func:`leave_largest_out`; read-only.
@@ -101,26 +142,6 @@ class HoldoutResult:
     observed: FloatArray
     predicted: FloatArray
 
-    @property
-    def errors(self) -> FloatArray:
-        """Absolute relative error of each held-out prediction."""
-        return np.asarray(np.abs(self.predicted / self.observed - 1.0), dtype=float)
-
-    @property
-    def n_test(self) -> int:
-        """Number of held-out rows."""
-        return int(self.observed.size)
-
-    @property
-    def mean_error(self) -> float:
-        """Mean absolute relative error over the held-out rows."""
-        return float(np.mean(self.errors))
-
-    @property
-    def max_error(self) -> float:
-        """Largest absolute relative error over the held-out rows."""
-        return float(np.max(self.errors))
-
     def to_frame(self) -> pd.DataFrame:
         """One row per held-out point: run, variables, observed, predicted and error."""
         return _points_frame(self.X, self.runs, self.observed, self.predicted, self.fit.law.target)
@@ -144,7 +165,7 @@ class HoldoutResult:
 
 
 @dataclass(frozen=True, eq=False)
-class CVResult:
+class CVResult(_HeldOutErrors):
     r"""Cross-validation of a law over whole runs.
 
     Built by :func:`kfold`; read-only.
@@ -189,21 +210,6 @@ class CVResult:
     def k(self) -> int:
         """Number of folds."""
         return len(self.fits)
-
-    @property
-    def errors(self) -> FloatArray:
-        """Held-out absolute relative error of every row."""
-        return np.asarray(np.abs(self.predicted / self.observed - 1.0), dtype=float)
-
-    @property
-    def mean_error(self) -> float:
-        """Mean held-out absolute relative error over all rows."""
-        return float(np.mean(self.errors))
-
-    @property
-    def max_error(self) -> float:
-        """Largest held-out absolute relative error."""
-        return float(np.max(self.errors))
 
     @property
     def folds(self) -> pd.DataFrame:
@@ -277,6 +283,16 @@ def _fit_subset(
         return fit(table.select(rows), law, **kw)
     except DegenerateDataError as exc:
         raise DegenerateDataError(f"{where}: {exc}") from exc
+
+
+def _prepared(data: RunTable | pd.DataFrame | Mapping[str, ArrayLike], law: ScalingLaw) -> RunTable:
+    """The data as a table, with the columns the law derives from it (schedule areas).
+
+    Derived once for the whole table, so that held-out rows have them too; :func:`fit`
+    then finds them there.
+    """
+    table = as_table(data)
+    return table if law.prepare is None else as_table(law.prepare(table))
 
 
 def _predict(result: FitResult, table: RunTable) -> tuple[dict[str, FloatArray], FloatArray]:
@@ -359,7 +375,7 @@ def leave_largest_out(
     True
     """
     law_obj = get_law(law)
-    table = as_table(data)
+    table = _prepared(data, law_obj)
     where = f"leave_largest_out({law_obj.name!r}, by={by!r})"
     values = _numeric_column(table, by, "leave_largest_out")
     distinct = np.unique(values)
@@ -382,7 +398,9 @@ def leave_largest_out(
     )
 
 
-def _check_n_largest(n_largest: Any, distinct: FloatArray, by: str, where: str) -> None:
+def _check_n_largest(
+    n_largest: Any, distinct: FloatArray, by: str, where: str, name: str = "n_largest"
+) -> None:
     """`n_largest` must leave at least one distinct value of `by` to fit on."""
     if (
         not isinstance(n_largest, (int, np.integer))
@@ -391,7 +409,7 @@ def _check_n_largest(n_largest: Any, distinct: FloatArray, by: str, where: str) 
     ):
         shown = ", ".join(f"{v:.4g}" for v in distinct[:8]) + (", ..." if distinct.size > 8 else "")
         raise ArgumentError(
-            f"{where}: `n_largest` must be an integer from 1 to {distinct.size - 1}, so that "
+            f"{where}: `{name}` must be an integer from 1 to {distinct.size - 1}, so that "
             f"some rows are left to fit on; the table has {distinct.size} distinct value(s) of "
             f"{by} ({shown}). Got {n_largest!r}."
         )
@@ -463,7 +481,7 @@ def kfold(
     True
     """
     law_obj = get_law(law)
-    table = as_table(data)
+    table = _prepared(data, law_obj)
     where = f"kfold({law_obj.name!r}, k={k!r})"
     labels = _group_labels(table, groups, where)
     _check_k(k, labels, groups, where)
@@ -533,9 +551,10 @@ def compare_laws(
     laws: Sequence[str | ScalingLaw] | Mapping[str, str | ScalingLaw],
     *,
     method: Method = "leave_largest_out",
+    level: float = 0.9,
     **kw: Any,
 ) -> pd.DataFrame:
-    """Rank laws by their held-out error on the same data.
+    """Rank laws by their held-out error on the same data, with their intervals' coverage.
 
     Parameters
     ----------
@@ -546,6 +565,9 @@ def compare_laws(
         options (``"power_law(variable='N')"``).
     method : {"leave_largest_out", "kfold"}, default="leave_largest_out"
         How to hold data out.
+    level : float, default=0.9
+        Coverage of the intervals scored on the held-out rows (prediction intervals where
+        :meth:`FitResult.predict` offers them, else the band for the mean law).
     **kw
         Options of the method (``by``, ``n_largest``; or ``k``, ``groups``, ``seed``);
         everything else goes to :func:`powerlaw_lm.fit`, for the held-out fits and for
@@ -556,7 +578,10 @@ def compare_laws(
     pandas.DataFrame
         Indexed by law, sorted by ``heldout_mean_error``, with columns ``n_params``,
         ``rmse_log`` (in-sample, the law fitted on all the data), ``heldout_mean_error``
-        and ``heldout_max_error`` (absolute relative errors of the target).
+        and ``heldout_max_error`` (absolute relative errors of the target),
+        ``heldout_coverage`` (share of held-out rows inside their intervals) and
+        ``heldout_half_width`` (mean half-width of those intervals relative to the
+        prediction).
 
     Raises
     ------
@@ -575,6 +600,7 @@ def compare_laws(
     (['chinchilla', 'kaplan_n'], [5, 2])
     """
     check_choice(method, "method", "compare_laws", _METHODS)
+    check_level(level, "compare_laws")
     table = as_table(data)
     split_names = ("by", "n_largest") if method == "leave_largest_out" else ("k", "groups", "seed")
     split_kw = {n: kw[n] for n in split_names if n in kw}
@@ -587,12 +613,28 @@ def compare_laws(
             held = leave_largest_out(table, law_obj, **split_kw, **fit_kwargs)
         else:
             held = kfold(table, law_obj, **split_kw, **fit_kwargs)
-        rows.append((label, law_obj.n_params, full.rmse_log, held.mean_error, held.max_error))
-    frame = pd.DataFrame(
-        rows,
-        columns=["law", "n_params", "rmse_log", "heldout_mean_error", "heldout_max_error"],
-    ).set_index("law")
+        scores = (held.mean_error, held.max_error, *_interval_scores(held, level))
+        rows.append((label, law_obj.n_params, full.rmse_log, *scores))
+    columns = ["n_params", "rmse_log", "heldout_mean_error", "heldout_max_error"]
+    columns += ["heldout_coverage", "heldout_half_width"]
+    frame = pd.DataFrame(rows, columns=["law", *columns]).set_index("law")
     return frame.sort_values("heldout_mean_error", kind="stable")
+
+
+def _interval_scores(held: HoldoutResult | CVResult, level: float) -> tuple[float, float]:
+    """Coverage and mean relative half-width of the intervals on the held-out rows."""
+    if isinstance(held, HoldoutResult):
+        parts = [(held.fit, np.ones(held.n_test, dtype=bool))]
+    else:
+        parts = [(result, held.fold == i) for i, result in enumerate(held.fits)]
+    covered, widths = [], []
+    for result, rows in parts:
+        X = {v: np.asarray(held.X[v])[rows] for v in result.law.variables}
+        value, lower, upper, _, _ = _interval_for(result, X, level, "prediction")
+        observed = held.observed[rows]
+        covered.append((lower <= observed) & (observed <= upper))
+        widths.append((upper - lower) / (2.0 * value))
+    return float(np.mean(np.concatenate(covered))), float(np.mean(np.concatenate(widths)))
 
 
 def _labelled(
@@ -611,3 +653,353 @@ def _labelled(
             "{label: law} to tell them apart."
         )
     return items
+
+
+# -- backtest ----------------------------------------------------------------------------
+Holdout = Literal["largest", "largest_C"] | int | Callable[["RunTable"], bool]
+Target = Literal["final", "curve"]
+Kind = Literal["prediction", "confidence"]
+_HOLDOUT_NAMES = ("largest", "largest_C")
+_TARGETS = ("final", "curve")
+_KINDS = ("prediction", "confidence")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class BacktestResult(Report, _HeldOutErrors):
+    r"""A law fitted on some runs and asked to predict the others, with intervals.
+
+    Built by :func:`backtest`; read-only. Arrays hold one entry per predicted point: one
+    per held-out run (its final row) with ``target="final"``, every row of the held-out
+    runs with ``target="curve"``.
+
+    Parameters
+    ----------
+    fit : FitResult
+        The fit on every row of the training runs.
+    holdout : str
+        Which runs were held out, in words (``"largest N (1.183e+09)"``, ...).
+    target : {"final", "curve"}
+        What was predicted of each held-out run.
+    level : float
+        Coverage the intervals were asked for.
+    kind : {"prediction", "confidence"}
+        What the intervals are: for a new run at those settings (``"prediction"``), or a
+        band for the mean law, parameter uncertainty only (``"confidence"``).
+    method : str
+        How the fit computed them (``"delta"``, ``"bootstrap"``, ...; ``"none"`` when the
+        fit has no covariance and no draws, and the bounds are nan).
+    n_train_runs : int
+        Number of runs fitted on.
+    runs : ndarray of shape (n_points,)
+        Run id of each predicted point.
+    X : mapping of str to ndarray of shape (n_points,)
+        The law's variables at those points.
+    observed, predicted, lower, upper : ndarray of shape (n_points,)
+        The target measured, its prediction and the ends of its interval.
+
+    Attributes
+    ----------
+    errors : ndarray of shape (n_points,)
+        :math:`|\hat L / L - 1|`.
+    covered : ndarray of bool of shape (n_points,)
+        Whether ``lower <= L <= upper``.
+    half_widths : ndarray of shape (n_points,)
+        :math:`(\mathrm{upper} - \mathrm{lower}) / (2 \hat L)`, relative half-width.
+    mean_error, max_error, coverage, mean_half_width : float
+        Over the predicted points.
+
+    See Also
+    --------
+    backtest : Builds it.
+    powerlaw_lm.plotting.plot_backtest : Predicted against measured, with intervals.
+    """
+
+    fit: FitResult
+    holdout: str
+    target: str
+    level: float
+    kind: str
+    method: str
+    n_train_runs: int
+    runs: NDArray[Any]
+    X: Mapping[str, FloatArray]
+    observed: FloatArray
+    predicted: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+
+    @property
+    def covered(self) -> NDArray[np.bool_]:
+        """Whether each interval contains the measured value (False where it is nan)."""
+        return np.asarray((self.lower <= self.observed) & (self.observed <= self.upper))
+
+    @property
+    def half_widths(self) -> FloatArray:
+        """Half-width of each interval relative to its prediction."""
+        return np.asarray((self.upper - self.lower) / (2.0 * self.predicted), dtype=float)
+
+    @property
+    def coverage(self) -> float:
+        """Share of the measured values inside their intervals."""
+        return float(np.mean(self.covered))
+
+    @property
+    def mean_half_width(self) -> float:
+        """Mean relative half-width of the intervals."""
+        return float(np.mean(self.half_widths))
+
+    def points(self) -> pd.DataFrame:
+        """One row per predicted point: run, variables, truth, prediction, interval, error."""
+        frame = _points_frame(self.X, self.runs, self.observed, self.predicted, self._target)
+        frame.insert(len(frame.columns) - 1, "lower", self.lower)
+        frame.insert(len(frame.columns) - 1, "upper", self.upper)
+        frame["covered"] = self.covered
+        frame["half_width"] = self.half_widths
+        return frame
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per held-out run, indexed by run.
+
+        With ``target="final"``: the run's variables, its measured and predicted target,
+        the interval, the error, whether it was covered and the relative half-width. With
+        ``target="curve"`` the same columns describe the run's last point, followed by
+        ``n_points``, ``curve_mean_error``, ``curve_max_error`` and ``curve_coverage`` over
+        the whole curve.
+        """
+        frame = self.points()
+        last = frame.groupby("run", sort=False).tail(1).set_index("run")
+        if self.target == "final":
+            return last
+        per_run = frame.groupby("run", sort=False)
+        last["n_points"] = per_run.size()
+        last["curve_mean_error"] = per_run["error"].mean()
+        last["curve_max_error"] = per_run["error"].max()
+        last["curve_coverage"] = per_run["covered"].mean()
+        return last
+
+    @property
+    def _target(self) -> str:
+        return self.fit.law.target
+
+    def _title(self) -> str:
+        runs = len(pd.unique(self.runs))
+        return (
+            f"BacktestResult: {self.fit.law.name} fitted on {self.fit.n_obs} rows of "
+            f"{self.n_train_runs} runs; {runs} runs held out ({self.holdout}); "
+            f"target {self.target}"
+        )
+
+    def _lines(self) -> list[str]:
+        share = f"{int(self.covered.sum())} of {self.n_test}"
+        return [
+            f"mean |pred/obs - 1| {fmt(self.mean_error)}, max {fmt(self.max_error)}",
+            f"{self.level:.0%} {self.kind} intervals ({self.method}) cover {share} "
+            f"({self.coverage:.0%}); mean half-width {fmt(100 * self.mean_half_width)}%",
+        ]
+
+    def plot(self, *, ax: Axes | None = None) -> Figure:
+        """Predicted against measured, with interval bars; see :func:`plot_backtest`."""
+        from .plotting.backtest import plot_backtest
+
+        return plot_backtest(self, ax=ax)
+
+
+def backtest(
+    data: RunTable | pd.DataFrame | Mapping[str, ArrayLike],
+    law: str | ScalingLaw,
+    *,
+    holdout: Holdout = "largest",
+    level: float = 0.9,
+    target: Target = "final",
+    kind: Kind = "prediction",
+    **fit_options: Any,
+) -> BacktestResult:
+    r"""Fit a law on some runs, predict the others with intervals, and score both.
+
+    The law is fitted on every row of the runs kept; each held-out run's final row (or
+    whole curve) is predicted with an interval of coverage `level`, and compared with
+    the truth: error :math:`|\hat L / L - 1|` and whether the interval covered it.
+    Columns the law derives (a schedule's areas) are derived for every run first. See
+    the docs page "Extrapolating with honest uncertainty".
+
+    Parameters
+    ----------
+    data : RunTable, DataFrame or dict of columns
+        Runs with the law's variables and target; rows of one ``run`` form one learning
+        curve (without a ``run`` column, every row is a run).
+    law : str or ScalingLaw
+        The form to fit.
+    holdout : {"largest", "largest_C"}, int or callable, default="largest"
+        The runs of the largest ``N``, of the largest ``C`` (equal within 1e-6), of the
+        k largest ``N`` (an int k; values at each run's final row); or those for which a
+        predicate, called once per run with that run's rows (a :class:`RunTable`),
+        returns True.
+    level : float, default=0.9
+        Coverage of the intervals.
+    target : {"final", "curve"}, default="final"
+        Predict each held-out run's final row, or every row of it.
+    kind : {"prediction", "confidence"}, default="prediction"
+        Intervals for a new run (past the fitted range, with the error of extrapolating
+        that the fit measures on its own data), or for the mean law.
+    **fit_options
+        Passed to :func:`powerlaw_lm.fit` (``loss``, ``delta``, ``bootstrap``, ...);
+        per-row arrays are split with the rows; ``bootstrap`` resamples whole runs.
+
+    Returns
+    -------
+    BacktestResult
+
+    Raises
+    ------
+    ValueError
+        For a bad `holdout`, `target`, `kind` or `level`, or a `holdout` that keeps no
+        run or every run; a :class:`DegenerateDataError` if the runs kept cannot
+        identify the law.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from powerlaw_lm.holdout import backtest
+    >>> N = np.repeat([1e7, 3e7, 1e8, 3e8, 1e9], 4)
+    >>> D = N * np.tile([5.0, 20.0, 50.0, 100.0], 5)
+    >>> L = 1.7 + 400 * N**-0.34 + 410 * D**-0.28
+    >>> L = L * np.exp(np.random.default_rng(0).normal(0, 0.005, N.size))
+    >>> bt = backtest({"N": N, "D": D, "L": L}, "chinchilla")
+    >>> bt.n_train_runs, bt.n_test, bt.mean_error < 0.02, bt.kind
+    (16, 4, True, 'prediction')
+    """
+    check_level(level, "backtest")
+    check_choice(target, "target", "backtest", _TARGETS)
+    check_choice(kind, "kind", "backtest", _KINDS)
+    law_obj = get_law(law)
+    table = _prepared(data, law_obj)
+    test, described = _held_out_rows(table, holdout, "backtest")
+    result = _fit_subset(table, law_obj, ~test, fit_options, f"backtest({law_obj.name!r})")
+    rows = table.select(test if target == "curve" else test & _final_rows(table))
+    split = (described, target, len(np.unique(np.asarray(table["run"])[~test])))
+    return _score(result, rows, float(level), kind, split)
+
+
+def _score(
+    result: FitResult, rows: RunTable, level: float, kind: Kind, split: tuple[str, str, int]
+) -> BacktestResult:
+    """The fit's predictions and intervals at `rows`, beside the truth.
+
+    `split` is the holdout rule in words, the target and the number of training runs.
+    """
+    X = {v: np.asarray(rows[v], dtype=float) for v in result.law.variables}
+    value, lower, upper, method, used = _interval_for(result, X, level, kind)
+    described, target, n_train_runs = split
+    return BacktestResult(
+        fit=result,
+        holdout=described,
+        target=target,
+        level=level,
+        kind=used,
+        method=method,
+        n_train_runs=n_train_runs,
+        runs=np.asarray(rows["run"], dtype=object),
+        X=X,
+        observed=np.asarray(rows[result.law.target], dtype=float),
+        predicted=value,
+        lower=lower,
+        upper=upper,
+    )
+
+
+def _interval_for(
+    result: FitResult, X: Mapping[str, FloatArray], level: float, kind: Kind
+) -> tuple[FloatArray, FloatArray, FloatArray, str, str]:
+    """Prediction and interval at the rows `X`: the one place that asks a fit for intervals.
+
+    Returns the values, the lower and upper ends, how the fit computed them and which
+    kind they are. An interval is widened, if need be, to contain its own prediction (a
+    percentile bootstrap interval may miss it). A fit with no covariance and no draws
+    gives nan ends, method "none".
+    """
+    args: dict[str, Any] = dict(X)
+    if result.cov_theta is None and result.draws is None:
+        value = np.atleast_1d(np.asarray(result.predict(**args), dtype=np.float64))
+        nan = np.full_like(value, np.nan)
+        return value, nan, nan.copy(), "none", kind
+    p = result.predict(interval=level, kind=kind, **args)
+    value, lo, hi = (
+        np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in (p.value, p.lower, p.upper)
+    )
+    return value, np.fmin(lo, value), np.fmax(hi, value), str(p.method), str(p.kind)
+
+
+def _final_rows(table: RunTable) -> NDArray[np.bool_]:
+    """True at the last row of each run (its largest ``S``: rows are in training order)."""
+    codes, names = run_codes(table)
+    last = np.full(len(names), -1)
+    np.maximum.at(last, codes, np.arange(len(table)))
+    mask = np.zeros(len(table), dtype=bool)
+    mask[last] = True
+    return mask
+
+
+def _held_out_rows(table: RunTable, holdout: Any, who: str) -> tuple[NDArray[np.bool_], str]:
+    """Rows of the held-out runs, and the rule in words."""
+    codes, names = run_codes(table)
+    final = _final_rows(table)
+    final_codes = codes[final]
+    if callable(holdout):
+        chosen = _runs_by_predicate(table, holdout, who)
+        described = f"by the predicate {getattr(holdout, '__name__', repr(holdout))}"
+    else:
+        picked, described = _runs_by_size(table, final, holdout, who)
+        chosen = np.zeros(len(names), dtype=bool)
+        chosen[final_codes] = picked
+    if not 0 < chosen.sum() < len(names):
+        raise ArgumentError(
+            f"{who}: `holdout` must hold out some runs and keep others to fit on; the rule "
+            f"({described}) selects {int(chosen.sum())} of the {len(names)} runs. Choose "
+            "another rule, or check the run ids."
+        )
+    return chosen[codes], described
+
+
+def _runs_by_size(
+    table: RunTable, final: NDArray[np.bool_], holdout: Any, who: str
+) -> tuple[NDArray[np.bool_], str]:
+    """Per run (in final-row order): whether its size or budget is among the largest."""
+    if isinstance(holdout, str):
+        check_choice(holdout, "holdout", who, _HOLDOUT_NAMES)
+        column = "C" if holdout == "largest_C" else "N"
+        values = _numeric_column(table, column, f"{who}'s holdout={holdout!r}")[final]
+        top = values.max()
+        return np.isclose(values, top, rtol=1e-6, atol=0.0), f"the largest {column}, {top:.4g}"
+    values = _numeric_column(table, "N", f"{who}'s holdout={holdout!r}")[final]
+    distinct = np.unique(values)
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, np.integer)):
+        raise ArgumentError(
+            constraint_message(
+                "holdout",
+                who,
+                "'largest', 'largest_C', an int or a callable",
+                holdout,
+                "A callable takes a run's rows (a RunTable) and returns True to hold it out.",
+            )
+        )
+    _check_n_largest(holdout, distinct, "N", f"{who}, holdout={holdout!r}", name="holdout")
+    cut = distinct[-int(holdout)]
+    return values >= cut, f"the {int(holdout)} largest N, from {cut:.4g}"
+
+
+def _runs_by_predicate(
+    table: RunTable, predicate: Callable[[RunTable], Any], who: str
+) -> NDArray[np.bool_]:
+    """Per run (sorted by id, as :func:`run_codes`): the predicate's verdict."""
+    verdicts = {}
+    for run, rows in table.runs():
+        verdict = predicate(rows)
+        if not isinstance(verdict, (bool, np.bool_)):
+            raise ArgumentError(
+                f"{who}: the `holdout` predicate must return True or False for each run; "
+                f"it returned {verdict!r} for run {run!r}. Return a bool, e.g. "
+                "`lambda rows: rows['N'][0] > 1e9`."
+            )
+        verdicts[run] = bool(verdict)
+    _, names = run_codes(table)
+    return np.array([verdicts[name] for name in names], dtype=bool)

@@ -18,7 +18,7 @@ Examples
 >>> law.param_names
 ('A', 'B', 'E', 'alpha', 'beta')
 >>> float(law.predict({"A": 406.4, "B": 410.7, "E": 1.69, "alpha": 0.34, "beta": 0.28},
-...                   N=7e10, D=1.4e12)[0])
+...                   N=7e10, D=1.4e12))
 1.936...
 """
 
@@ -35,10 +35,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._checks import check_int
+from ._checks import ArgumentError, as_scalar_or_array, check_int, constraint_message
 from .exceptions import UnknownNameError
 
 __all__ = [
+    "BNSL_MAX_BREAKS",
     "LAWS",
     "LinearStructure",
     "Param",
@@ -49,6 +50,8 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
+BNSL_MAX_BREAKS = 5
+"""Most breaks of ``get_law("bnsl", n_breaks=...)``: its start grid has 8 * 4**n_breaks rows."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,9 @@ class ScalingLaw:
     builder : callable, optional
         A module-level function of no arguments that rebuilds an unregistered law; pickling
         stores a reference to it. Registered laws pickle by name and options instead.
+    prepare : callable, optional
+        ``prepare(table) -> table`` adding the columns the law reads that a table derives
+        (a schedule's cumulative areas, :mod:`powerlaw_lm.laws_schedule`); ``fit`` calls it.
 
     Notes
     -----
@@ -195,6 +201,7 @@ class ScalingLaw:
     description: str = ""
     options: tuple[tuple[str, Any], ...] = ()
     builder: Callable[[], ScalingLaw] | None = field(default=None, repr=False)
+    prepare: Callable[[Any], Any] | None = field(default=None, repr=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle built-in laws by reference and others by value; see Notes."""
@@ -316,7 +323,7 @@ class ScalingLaw:
         value, grad = self.evaluate(self._inputs(X), np.atleast_2d(t), True)
         return (value[0], grad[0]) if single else (value, grad)
 
-    def predict(self, params: Mapping[str, float], /, **X: ArrayLike) -> FloatArray:
+    def predict(self, params: Mapping[str, float], /, **X: ArrayLike) -> Any:
         """Predict the target in natural units.
 
         Parameters
@@ -326,13 +333,23 @@ class ScalingLaw:
         **X : array-like
             The variables, broadcast together.
 
+        Returns
+        -------
+        float or ndarray
+            A float for scalar variables, else an array of their broadcast shape.
+
         Examples
         --------
         >>> law = get_law("kaplan_n")
         >>> law.predict({"alpha_N": 0.076, "N_c": 8.8e13}, N=[1e8, 1e9]).round(3)
         array([2.83 , 2.376])
+        >>> round(law.predict({"alpha_N": 0.076, "N_c": 8.8e13}, N=1e9), 3)
+        2.376
         """
-        return np.exp(self.log_predict(X, self.to_fitted(params)))
+        shape = np.broadcast_shapes(*(np.shape(v) for v in X.values()))
+        flat = {k: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for k, v in X.items()}
+        out = np.exp(self.log_predict(flat, self.to_fitted(params))).reshape(shape)
+        return as_scalar_or_array(out)
 
     # -- construction --------------------------------------------------------------
     @classmethod
@@ -362,7 +379,7 @@ class ScalingLaw:
         ...     params=[Param("E", log=True, min=0, grid=(0.0,)),
         ...             Param("A", log=True, min=0, grid=(1.0, 5.0)),
         ...             Param("alpha", min=0, grid=(0.3,))])
-        >>> float(law.predict({"E": 1.0, "A": 10.0, "alpha": 0.5}, N=100.0)[0])
+        >>> float(law.predict({"E": 1.0, "A": 10.0, "alpha": 0.5}, N=100.0))
         2.0
         """
         params_t = tuple(params)
@@ -924,6 +941,16 @@ def _make_muennighoff() -> ScalingLaw:
 
 def _make_bnsl(variable: str = "C", n_breaks: int = 1) -> ScalingLaw:
     n_breaks = check_int(n_breaks, "n_breaks", "get_law('bnsl')", minimum=1)
+    if n_breaks > BNSL_MAX_BREAKS:
+        raise ArgumentError(
+            constraint_message(
+                "n_breaks",
+                "get_law('bnsl')",
+                f"an integer in [1, {BNSL_MAX_BREAKS}]",
+                n_breaks,
+                "The start grid grows as 4**n_breaks; Caballero et al. 2022 fit up to a few.",
+            )
+        )
     params = [
         _scale("a", grid=(-1.0, 0.5), description="limit as the variable grows"),
         _scale("b", grid=(0.0, 3.0), description="scale"),
@@ -979,6 +1006,21 @@ register_law("kaplan_ns", _make_kaplan_ns)
 register_law("bcrit", _make_bcrit)
 register_law("muennighoff", _make_muennighoff)
 register_law("bnsl", _make_bnsl)
+
+
+def _from_spec(spec: Callable[[], dict[str, Any]]) -> Callable[[], ScalingLaw]:
+    def factory() -> ScalingLaw:
+        fields = spec()
+        return ScalingLaw(**{**fields, "params": tuple(Param(**p) for p in fields["params"])})
+
+    return factory
+
+
+# Learning-curve laws under a learning-rate schedule, described in laws_schedule.py.
+from .laws_schedule import SCHEDULE_LAWS  # noqa: E402
+
+for _name, _spec in SCHEDULE_LAWS.items():
+    register_law(_name, _from_spec(_spec))
 # The library's own factories: their laws pickle by name, as every process has them.
 _BUILTIN: dict[str, Callable[..., ScalingLaw]] = dict(_REGISTRY)
 

@@ -52,16 +52,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ._checks import ArgumentError, check_choice, check_positive, constraint_message
 from .exceptions import BaselineError, ScalingCheckError
-from .fitting.problem import FitProblem, LossName
-from .fitting.provenance import Provenance
+from .fitting.problem import LossName
 from .fitting.results import FitResult
+from .records.io import load_json
+from .records.models import describe_errors, json_type
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -104,11 +106,12 @@ Status = Literal["ok", "fail", "fixed", "unknown"]
 # Reports
 # ---------------------------------------------------------------------------------
 def _num(value: float) -> str:
-    return "?" if not math.isfinite(value) else f"{value:.6g}"
+    # NaN is unknown; an infinite value (a scale run off) is shown as it is.
+    return "?" if math.isnan(value) else f"{value:.6g}"
 
 
 def _err(value: float) -> str:
-    return "?" if not math.isfinite(value) else f"{value:.3g}"
+    return "?" if math.isnan(value) else f"{value:.3g}"
 
 
 @dataclass(frozen=True)
@@ -270,16 +273,22 @@ class ConsistencyReport:
 # References and baselines
 # ---------------------------------------------------------------------------------
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        payload = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    if path.is_dir():
         raise BaselineError(
-            f"cannot read {path} as JSON ({exc}); pass a file written by "
+            f"{path} is a folder, not a JSON file; pass a file written by FitResult.to_json() "
+            "or save_baseline()."
+        )
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaselineError(
+            f"cannot read {path} as JSON text ({exc}); pass a file written by "
             "FitResult.to_json() or save_baseline()."
         ) from None
+    payload = load_json(text, str(path), error=BaselineError)
     if not isinstance(payload, dict):
         raise BaselineError(
-            f"{path} holds a JSON {type(payload).__name__}, not a powerlaw_lm fit or baseline; "
+            f"{path} holds a JSON {json_type(payload)}, not a powerlaw_lm fit or baseline; "
             "write one with FitResult.to_json() or save_baseline()."
         )
     return payload
@@ -300,6 +309,11 @@ def _resolve(reference: Reference) -> tuple[FitResult, str, Kind]:
             f"or the path of a JSON file; got {type(reference).__name__}."
         )
     path = Path(reference)
+    if path.is_dir():
+        raise BaselineError(
+            f"`reference` {str(reference)!r} is a folder; give a published key or a JSON file "
+            "written by FitResult.to_json() or save_baseline()."
+        )
     if not path.is_file():
         import difflib
 
@@ -310,15 +324,15 @@ def _resolve(reference: Reference) -> tuple[FitResult, str, Kind]:
             f"{hint} Published keys: {', '.join(published.keys())}; a file must be JSON "
             "written by FitResult.to_json() or save_baseline()."
         )
-    fmt = str(_read_json(path).get("format", ""))
-    if fmt.startswith("powerlaw_lm.Baseline/"):
-        return load_baseline(path), f"the baseline {path}", "baseline"
+    payload = _read_json(path)
+    if str(payload.get("format", "")).startswith("powerlaw_lm.Baseline/"):
+        return _fit_from_baseline(payload, path), f"the baseline {path}", "baseline"
     try:
-        return FitResult.from_json(path.read_text()), str(path), "fit"
-    except (ValueError, KeyError, TypeError) as exc:
+        return FitResult.from_json(json.dumps(payload)), str(path), "fit"
+    except BaselineError as exc:
         raise BaselineError(
-            f"{path} is not a powerlaw_lm fit or baseline ({exc}); write one with "
-            "FitResult.to_json() or save_baseline()."
+            f"{path} is not a powerlaw_lm fit or baseline: "
+            f"{str(exc).removeprefix('FitResult.from_json: ')}"
         ) from None
 
 
@@ -525,66 +539,131 @@ def _nan(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
+_STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
+_Pair = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
+class _BaselineStats(BaseModel):
+    """The ``fit`` block of a baseline: how the fit was made."""
+
+    model_config = _STRICT
+
+    n_obs: Annotated[int, Field(ge=0)] = 0
+    objective: float | None = None
+    loss: LossName = "huber"
+    delta: Annotated[float, Field(gt=0)] = 1e-3
+    data_ranges: dict[str, _Pair] = Field(default_factory=dict)
+    source: str | None = None
+
+
+class _BaselineDraws(BaseModel):
+    """The ``bootstrap`` block of a baseline: quantiles of the draws, not the draws."""
+
+    model_config = _STRICT
+
+    n: Annotated[int, Field(ge=2)]
+    levels: list[Annotated[float, Field(gt=0, lt=1)]] = Field(min_length=1, max_length=100)
+    quantiles: dict[str, list[float | None]]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _BaselineDraws:
+        ends = {round((1 - _BASELINE_LEVEL) / 2, 12), round((1 + _BASELINE_LEVEL) / 2, 12)}
+        if not ends <= {round(q, 12) for q in self.levels}:
+            raise ValueError(f"'levels' must include {sorted(ends)}")
+        short = [n for n, q in self.quantiles.items() if len(q) != len(self.levels)]
+        if short:
+            raise ValueError(f"the quantiles of {short} are not one per level")
+        return self
+
+
+class _BaselineFile(BaseModel):
+    """A baseline as :func:`save_baseline` writes it (the law's checks come after)."""
+
+    model_config = _STRICT
+
+    format: Literal["powerlaw_lm.Baseline/1"]
+    law: str
+    law_options: list[Any] = Field(default_factory=list)
+    params: dict[str, float]
+    stderr: dict[str, float | None] = Field(default_factory=dict)
+    theta: list[float]
+    vary: list[bool] = Field(default_factory=list)
+    cov_theta: list[list[float | None]] | None = None
+    bootstrap: _BaselineDraws | None = None
+    fit: _BaselineStats = Field(default_factory=_BaselineStats)
+    data_fingerprint: str | None = None
+    library_version: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _BaselineFile:
+        if self.vary and len(self.vary) != len(self.theta):
+            raise ValueError(f"'vary' has {len(self.vary)} values, 'theta' {len(self.theta)}")
+        named = set(self.stderr) | set(self.bootstrap.quantiles if self.bootstrap else ())
+        if not named <= set(self.params):
+            raise ValueError(f"{sorted(named - set(self.params))} are not in 'params'")
+        return self
+
+
 def _fit_from_baseline(d: dict[str, Any], source: Path) -> FitResult:
-    """The fit a baseline file's contents describe (see :func:`load_baseline`)."""
-    from .laws import get_law
+    """The fit a baseline file's contents describe (see :func:`load_baseline`).
 
+    The baseline's own fields are checked here; the law, ``theta``, ``params`` and the
+    covariance go through :meth:`FitResult.from_json`'s checks, as a fit's file would.
+    """
     try:
-        law = get_law(d["law"], **{k: v for k, v in d.get("law_options", [])})
-    except KeyError:
-        raise BaselineError(
-            f"{source} is a baseline of the law {d['law']!r}, which is not registered here; "
-            "register it with powerlaw_lm.laws.register_law before loading the baseline."
-        ) from None
-    theta = np.asarray(d["theta"], dtype=float)
-    info = d.get("fit", {})
-    vary = [bool(v) for v in d.get("vary", ())] or [True] * law.n_params
-    problem = FitProblem(
-        law,
-        loss=check_choice(info.get("loss", "huber"), "loss", "load_baseline", get_args(LossName)),
-        delta=float(info.get("delta", 1e-3)),
-        free=tuple(i for i, v in enumerate(vary) if v),
-        base=theta,
-        data_ranges={k: (float(v[0]), float(v[1])) for k, v in info.get("data_ranges", {}).items()},
-    )
-    provenance = Provenance(
-        key=str(info.get("source") or ""),
-        source=str(source),
-        stderr={n: _nan(d["stderr"].get(n)) for n in law.param_names},
-        intervals=_baseline_intervals(d.get("bootstrap"), _BASELINE_LEVEL),
-        interval_level=_BASELINE_LEVEL,
-    )
-    # Bootstrap errors beat the Wald covariance, which FitResult would prefer: keep the
-    # errors only.
-    cov = None if d.get("bootstrap") else d.get("cov_theta")
-    meta: dict[str, Any] = {
-        "baseline": str(source),
-        "data_fingerprint": d.get("data_fingerprint"),
-        "library_version": d.get("library_version"),
+        b = _BaselineFile.model_validate(d)
+    except ValidationError as exc:
+        raise BaselineError(f"{source} is not a valid baseline: {describe_errors(exc)}") from None
+    boot = b.bootstrap
+    vary = b.vary or [True] * len(b.theta)
+    payload = {
+        "format": "powerlaw_lm.FitResult/2",
+        "law": b.law,
+        "law_options": b.law_options,
+        "theta": b.theta,
+        "params": b.params,
+        # Bootstrap errors beat the Wald covariance, which FitResult would prefer: keep
+        # the errors only.
+        "cov_theta": None
+        if boot or b.cov_theta is None
+        else [[_nan(v) for v in row] for row in b.cov_theta],
+        "objective": b.fit.objective,
+        "n_obs": b.fit.n_obs,
+        "problem": {
+            "loss": b.fit.loss,
+            "delta": b.fit.delta,
+            "free": [i for i, v in enumerate(vary) if v],
+            "base": b.theta,
+            "data_ranges": b.fit.data_ranges,
+        },
+        "provenance": {
+            "key": b.fit.source or "",
+            "source": str(source),
+            "stderr": {n: _nan(b.stderr.get(n)) for n in b.params},
+            "intervals": _baseline_intervals(boot, _BASELINE_LEVEL),
+            "interval_level": _BASELINE_LEVEL,
+        },
+        "meta": {
+            "baseline": str(source),
+            "data_fingerprint": b.data_fingerprint,
+            "library_version": b.library_version,
+            **({"bootstrap": boot.n} if boot else {}),
+        },
     }
-    if d.get("bootstrap"):
-        meta["bootstrap"] = int(d["bootstrap"]["n"])
-    return FitResult(
-        law=law,
-        theta=theta,
-        cov_theta=None if cov is None else np.array([[_nan(v) for v in row] for row in cov]),
-        objective=_nan(info.get("objective")),
-        n_obs=int(info.get("n_obs", 0)),
-        problem=problem,
-        provenance=provenance,
-        meta=meta,
-    )
+    try:
+        return FitResult.from_json(json.dumps(payload))
+    except BaselineError as exc:
+        problem = str(exc).removeprefix("FitResult.from_json: ")
+        raise BaselineError(f"{source} is not a valid baseline: {problem}") from None
 
 
-def _baseline_intervals(
-    boot: Mapping[str, Any] | None, level: float
-) -> dict[str, tuple[float, float]] | None:
+def _baseline_intervals(boot: _BaselineDraws | None, level: float) -> dict[str, list[float]] | None:
     """The bootstrap's equal-tailed intervals of coverage `level`, from its quantiles."""
-    if not boot:
+    if boot is None:
         return None
-    levels = [round(float(q), 12) for q in boot["levels"]]
+    levels = [round(float(q), 12) for q in boot.levels]
     lo, hi = levels.index(round((1 - level) / 2, 12)), levels.index(round((1 + level) / 2, 12))
-    return {n: (_nan(q[lo]), _nan(q[hi])) for n, q in boot["quantiles"].items()}
+    return {n: [_nan(q[lo]), _nan(q[hi])] for n, q in boot.quantiles.items()}
 
 
 # ---------------------------------------------------------------------------------
@@ -885,7 +964,7 @@ def assert_prediction(
             f"{', '.join(law.variables)}; missing {missing}, unknown {extra}."
         )
     X = {v: np.asarray(at[v], dtype=float) for v in law.variables}
-    predicted = np.atleast_1d(fit.predict(interval=None, **X))
+    predicted = np.atleast_1d(fit.predict(interval=None, kind="confidence", **X))
     want = np.broadcast_to(np.asarray(expected, dtype=float), predicted.shape)
     shaped = {k: np.broadcast_to(v, predicted.shape) for k, v in X.items()}
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -894,7 +973,7 @@ def assert_prediction(
     if bad.size == 0:
         return
     try:
-        band = fit.predict(interval=_ONE_SIGMA, **X)
+        band = fit.predict(interval=_ONE_SIGMA, kind="confidence", **X)
         se = np.atleast_1d((band.upper - band.lower) / 2.0)
     except ValueError:
         se = np.full(predicted.shape, math.nan)

@@ -1,4 +1,4 @@
-"""The public boundary of :mod:`powerlaw_lm.allocation` (private): fits, budgets, draws.
+"""The public boundary of :mod:`powerlaw_lm.allocation` (private): fits and budgets.
 
 Every allocation routine resolves its fit (a :class:`~powerlaw_lm.fitting.FitResult` or a
 published key), checks that the law answers its question, checks its budgets once, and gives
@@ -28,10 +28,6 @@ from . import _solvers as _s
 FloatArray = NDArray[np.float64]
 Shape = tuple[int, ...]
 
-# Draws used for intervals on paths that solve one problem per draw and budget.
-MAX_SLOW_DRAWS = 200
-# Samples of a Wald covariance when a fit has no bootstrap draws.
-COVARIANCE_SAMPLES = 1000
 METHODS = ("auto", "closed_form", "numerical")
 
 
@@ -115,28 +111,6 @@ def shaped_intervals(
         bounds = shaped(shape, lo=lo, hi=hi)
         out[name] = (bounds["lo"], bounds["hi"])
     return out
-
-
-def parameter_draws(fit: FitResult, seed: int = 0) -> tuple[FloatArray | None, str]:
-    """The fit's bootstrap draws, else draws from its Wald covariance, else none."""
-    if fit.draws is not None and len(fit.draws) > 1:
-        return np.asarray(fit.draws, dtype=float), "bootstrap"
-    cov = fit.cov_theta
-    if cov is not None and np.all(np.isfinite(cov)):
-        rng = np.random.default_rng(seed)
-        mean = np.asarray(fit.theta)
-        draws = rng.multivariate_normal(
-            mean, np.asarray(cov), COVARIANCE_SAMPLES, check_valid="ignore"
-        )
-        return draws, "covariance"
-    return None, "none"
-
-
-def thin(draws: FloatArray, most: int = MAX_SLOW_DRAWS) -> FloatArray:
-    """At most `most` draws, evenly spaced, for paths that solve one problem per draw."""
-    if len(draws) <= most:
-        return draws
-    return draws[np.linspace(0, len(draws) - 1, most).astype(int)]
 
 
 def closed_form(fit: FitResult, flops: _s.FlopModel | None, method: str, func: str) -> bool:

@@ -151,7 +151,9 @@ def _chinchilla_parts(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """``(log A, log B, E, alpha, beta)`` as columns of shape (k, 1) from fitted-space rows."""
     t = np.atleast_2d(np.asarray(theta, dtype=float))
-    return t[:, 0:1], t[:, 1:2], np.exp(t[:, 2:3]), t[:, 3:4], t[:, 4:5]
+    with np.errstate(over="ignore"):
+        E = np.exp(t[:, 2:3])
+    return t[:, 0:1], t[:, 1:2], E, t[:, 3:4], t[:, 4:5]
 
 
 def chinchilla_frontier(
@@ -223,23 +225,6 @@ def bisect_decreasing(
     return x
 
 
-def percentiles(values: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
-    """Central percentile interval of coverage `level` along axis 0, ignoring NaN."""
-    q = [(1 - level) / 2, (1 + level) / 2]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        lo, hi = np.nanquantile(values, q, axis=0)
-    return lo, hi
-
-
-def percentile_interval(draws: FloatArray, level: float) -> tuple[float, float]:
-    """Central percentile interval of draws of one number; NaN without draws."""
-    if draws.size == 0:
-        return math.nan, math.nan
-    lo, hi = percentiles(draws[:, None], level)
-    return float(lo[0]), float(hi[0])
-
-
 def is_chinchilla(law: ScalingLaw) -> bool:
     """Whether `law` is the Chinchilla form with its parameters in the registry's order."""
     return law.name == "chinchilla" and law.param_names == ("A", "B", "E", "alpha", "beta")
@@ -294,17 +279,20 @@ def optimum_rows(
     closed: bool,
     U: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]:
-    """N, D, L of shape (k, m) for k parameter vectors; edge flags of the first row."""
+    """N, D, L and edge flags (no optimum inside the search), each of shape (k, m).
+
+    For the closed form, the flags mark an N or D that is zero or infinite: an exponent at
+    zero, whose loss keeps falling towards ever smaller models or fewer tokens.
+    """
     if closed:
         N, D, L, _, _ = chinchilla_frontier(thetas, C)
-        return N, D, L, np.zeros(C.size, dtype=bool)
+        edge = ~(np.isfinite(N) & (N > 0) & np.isfinite(D) & (D > 0))
+        return N, D, L, edge
     rows = [optimum(law, t, C, flops, U) for t in thetas]
-    return (
-        np.stack([r[0] for r in rows]),
-        np.stack([r[1] for r in rows]),
-        np.stack([r[2] for r in rows]),
-        rows[0][3],
-    )
+    N = np.stack([r[0] for r in rows])
+    D = np.stack([r[1] for r in rows])
+    L = np.stack([r[2] for r in rows])
+    return N, D, L, np.stack([r[3] for r in rows])
 
 
 def least_compute(

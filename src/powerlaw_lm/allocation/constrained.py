@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from .._checks import check_level
 from ..fitting.results import FitResult
 from . import _inputs as _in
+from . import _intervals as _iv
 from . import _solvers as _s
 from .flops import Flops, flop_model
 from .optimal import frontier_at, least_compute
@@ -52,7 +53,8 @@ def data_constrained(
     flops : "6ND" or callable, default="6ND"
         As in :func:`~powerlaw_lm.allocation.compute_optimal`.
     level : float, default=0.9
-        Coverage of intervals from the fit's draws, when it has any.
+        Coverage of the intervals of N, D and L when the fit has draws or a covariance
+        (at most 200 draws; as in :func:`~powerlaw_lm.allocation.compute_optimal`).
 
     Returns
     -------
@@ -93,14 +95,12 @@ def data_constrained(
     _in.warn_edge(edge, budgets, _in.label(res), func, stacklevel=2)
     L = np.asarray(res.predict(N=N, D=D, U=np.minimum(stock, D)), dtype=float)
     Nu, Du, Lu, _ = _s.optimum(res.law, theta, budgets, model, None)
-    draws, how = _in.parameter_draws(res)
-    intervals = {} if draws is None else _intervals(res, draws, budgets, stock, model, level)
+    derived = _intervals(res, budgets, stock, model, {"N": N, "D": D, "L": L}, level)
     return DataConstrainedAllocation(
         **_in.shaped(shape, C=budgets, U=stock, N=N, D=D, L=L),
         **_in.shaped(shape, N_unlimited=Nu, D_unlimited=Du, L_unlimited=Lu),
-        intervals=_in.shaped_intervals(shape, intervals),
+        **derived.fields(shape),
         level=level,
-        interval_method=how if intervals else "none",
         flops=flops_name,
         label=_in.label(res),
     )
@@ -184,15 +184,20 @@ def inference_optimal(
 
 def _intervals(
     res: FitResult,
-    draws: FloatArray,
     budgets: FloatArray,
     stock: FloatArray,
     model: _s.FlopModel | None,
+    estimates: dict[str, FloatArray],
     level: float,
-) -> dict[str, tuple[FloatArray, FloatArray]]:
-    """Percentile intervals of N, D and L over the draws' own data-constrained optima."""
-    rows = [_s.optimum(res.law, t, budgets, model, stock) for t in _in.thin(draws)]
-    return {q: _s.percentiles(np.stack([r[i] for r in rows]), level) for i, q in enumerate("NDL")}
+) -> _iv.Derived:
+    """Intervals of N, D and L over (at most 200 of) the draws' own data-constrained optima."""
+    draws = _iv.parameter_draws(res)
+
+    def optima(rows: FloatArray) -> dict[str, FloatArray]:
+        Nd, Dd, Ld, edge = _s.optimum_rows(res.law, rows, budgets, model, False, stock)
+        return {q: np.where(edge, np.nan, v) for q, v in (("N", Nd), ("D", Dd), ("L", Ld))}
+
+    return _iv.derive(None if draws is None else draws.thinned(), estimates, optima, level)
 
 
 def _train_flops(model: _s.FlopModel | None, N: FloatArray, D: FloatArray) -> FloatArray:

@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import check_int, check_level, renamed
 from ..exceptions import AllocationError, DegenerateDataError, FitWarning
+from . import _intervals as _iv
 from . import _solvers as _s
 from .results import Envelope
 
@@ -69,7 +70,8 @@ def envelope(
     bootstrap, seed : int, default=0
         Resamples of whole runs for the interval of the exponent (0 for none), and their seed.
     level : float, default=0.9
-        Coverage of that interval (0.8 for Hoffmann et al.'s Table 2).
+        Coverage of that interval (0.8 for Hoffmann et al.'s Table 2); see
+        :func:`~powerlaw_lm.allocation.isoflop`.
 
     Returns
     -------
@@ -101,16 +103,14 @@ def envelope(
     check_level(level, func)
     names, sizes, curves = _curves(data, bcrit, warmup_fraction, func)
     grid, M, best, loss, used = _read(curves, sizes, n_points, func)
-    covered = np.isfinite(loss)
     used &= np.isfinite(sizes[best])
     size_law = _size_law(grid, M, sizes, best, used, (n_boot, level, seed), func)
+    covered = np.isfinite(loss)
     C, L = grid[covered], loss[covered]
     return Envelope(
         C=C,
         L=L,
-        run=tuple(names[i] for i in best[covered]),
-        N=sizes[best][covered],
-        used=used[covered],
+        **_winners(names, sizes, best[covered], used[covered]),
         fit=_fit_loss_law(C, L),
         **size_law,
         level=level,
@@ -173,6 +173,13 @@ def _read(
     return grid, M, best, loss, contested
 
 
+def _winners(
+    names: list[str], sizes: FloatArray, best: NDArray[np.intp], used: NDArray[np.bool_]
+) -> dict[str, Any]:
+    """The run on the envelope at each point, its size, and whether the point is used."""
+    return {"run": tuple(names[i] for i in best), "N": sizes[best], "used": used}
+
+
 def _size_of(rows: RunTable, name: str, func: str) -> float:
     if "N" not in rows:
         return math.nan
@@ -197,10 +204,18 @@ def _size_law(
     """``a``, ``b``, ``k_N`` of N_opt = k_N C^a through the used points, and intervals."""
     winners = sizes[best][used]
     a = k_N = lo = hi = math.nan
+    how: dict[str, Any] = {}
     if np.unique(winners).size >= 2:
         a, k_N = _s.power_law_fit(grid[used], winners)
         n_boot, level, seed = resampling
-        lo, hi = _s.percentile_interval(_s.envelope_bootstrap(M, sizes, grid, n_boot, seed), level)
+        if n_boot:
+            boot_a = _s.envelope_bootstrap(M, sizes, grid, n_boot, seed)
+            b = _iv.bootstrap_bracket(a, boot_a[:, None], level, log=False)
+            lo, hi = float(b.lower[0]), float(b.upper[0])
+            how = {
+                "interval_methods": {"a": b.method(_iv.NORMAL)},
+                "undefined_draws": {"a": b.undefined},
+            }
     elif np.isfinite(sizes).all():
         warnings.warn(
             f"{func}: fewer than two model sizes win where runs of different sizes "
@@ -210,7 +225,14 @@ def _size_law(
             FitWarning,
             stacklevel=4,
         )
-    return {"a": a, "b": 1 - a, "a_interval": (lo, hi), "b_interval": (1 - hi, 1 - lo), "k_N": k_N}
+    return {
+        "a": a,
+        "b": 1 - a,
+        "a_interval": (lo, hi),
+        "b_interval": (1 - hi, 1 - lo),
+        "k_N": k_N,
+        **how,
+    }
 
 
 def _fit_loss_law(C: FloatArray, L: FloatArray) -> FitResult:

@@ -18,6 +18,7 @@ from .._checks import check_level
 from ..exceptions import AllocationError
 from ..fitting.results import FitResult
 from . import _inputs as _in
+from . import _intervals as _iv
 from . import _solvers as _s
 from .results import ContradictionPoint, KaplanFrontier
 
@@ -61,7 +62,8 @@ def kaplan_frontier(
     C : float or array-like
         :math:`C_\mathrm{min}` in FLOP.
     level : float, default=0.9
-        Coverage of intervals, computed when both fits have bootstrap draws (paired).
+        Coverage of the intervals, computed when both fits have draws (paired row by row)
+        or a covariance, as in :func:`~powerlaw_lm.allocation.compute_optimal`.
 
     Returns
     -------
@@ -89,13 +91,6 @@ def kaplan_frontier(
     nsp = _natural(ns, _NS_NAMES, np.asarray(ns.theta)[None, :])
     bcp = _natural(bc, _BC_NAMES, np.asarray(bc.theta)[None, :])
     rows = _s.kaplan_rows(nsp, bcp, budgets)
-    intervals: dict[str, tuple[FloatArray, FloatArray]] = {}
-    if ns.draws is not None and bc.draws is not None and min(len(ns.draws), len(bc.draws)) > 1:
-        k = min(len(ns.draws), len(bc.draws))
-        drawn = _s.kaplan_rows(
-            _natural(ns, _NS_NAMES, ns.draws[:k]), _natural(bc, _BC_NAMES, bc.draws[:k]), budgets
-        )
-        intervals = {q: _s.percentiles(drawn[q], level) for q in ("N", "B", "S", "D", "L")}
     names = ("N", "B", "S", "D", "L", "L_converged")
     exponents, overshoot, C_c = _kaplan_constants(nsp[0], bcp[0])
     return KaplanFrontier(
@@ -103,11 +98,28 @@ def kaplan_frontier(
         exponents=exponents,
         overshoot=overshoot,
         C_c=C_c,
-        intervals=_in.shaped_intervals(shape, intervals),
+        **_frontier_intervals(ns, bc, budgets, rows, level).fields(shape),
         level=level,
-        interval_method="bootstrap" if intervals else "none",
         label=f"{_in.label(ns)} + {_in.label(bc)}",
     )
+
+
+def _frontier_intervals(
+    ns: FitResult, bc: FitResult, budgets: FloatArray, rows: dict[str, FloatArray], level: float
+) -> _iv.Derived:
+    """Intervals of N, B, S, D and L over the two fits' draws, paired row by row."""
+    ns_draws, bc_draws = _iv.parameter_draws(ns), _iv.parameter_draws(bc)
+    if ns_draws is None or bc_draws is None:
+        return _iv.Derived()
+    split = ns.law.n_params
+
+    def frontier(theta: FloatArray) -> dict[str, FloatArray]:
+        nsp = _natural(ns, _NS_NAMES, theta[:, :split])
+        bcp = _natural(bc, _BC_NAMES, theta[:, split:])
+        return _s.kaplan_rows(nsp, bcp, budgets)
+
+    estimates = {q: rows[q][0] for q in ("N", "B", "S", "D", "L")}
+    return _iv.derive(ns_draws.paired(bc_draws), estimates, frontier, level)
 
 
 def _kaplan_fits(

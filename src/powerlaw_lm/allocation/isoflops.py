@@ -8,6 +8,7 @@ minima. Approach 1, the envelope of learning curves, is :mod:`.envelopes`.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,6 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from .._checks import check_choice, check_int, check_level, renamed
 from ..exceptions import DegenerateDataError, FitWarning
 from . import _inputs as _in
+from . import _intervals as _iv
 from . import _solvers as _s
 from .results import IsoFLOPResult
 
@@ -67,7 +69,8 @@ def isoflop(
     bootstrap, seed : int, default=0
         Resamples of the runs within each budget for intervals (0 for none), and their seed.
     level : float, default=0.9
-        Coverage of the percentile intervals (0.8 for Hoffmann et al.'s Table 2).
+        Coverage of the intervals (0.8 for Hoffmann et al.'s Table 2): percentiles, or
+        where those exclude the estimate the normal bootstrap interval.
 
     Returns
     -------
@@ -106,35 +109,55 @@ def isoflop(
         boot_N, boot_a = _s.isoflop_bootstrap(profile, groups, values, prof, sampled, n_boot, seed)
     return IsoFLOPResult(
         C=values,
-        N=prof.N_opt,
-        L=prof.L_min,
-        intervals={"N": _s.percentiles(boot_N, level)} if n_boot else {},
         used=used,
-        **_exponents(values, prof.N_opt, used, _s.percentile_interval(boot_a, level)),
+        **_fitted(prof),
+        **_exponents(values, prof.N_opt, used, (boot_N, boot_a), level),
         profile=profile,
         level=level,
         n_boot=n_boot,
         **_points(N, D, L, C, masks),
-        coef=prof.coef,
-        centre=prof.centre,
-        shared=prof.exponents,
         notes=tuple(notes),
     )
 
 
-def _exponents(
-    C: FloatArray, N_opt: FloatArray, used: BoolArray, a_interval: tuple[float, float]
-) -> dict[str, Any]:
-    """A and b = 1 - a (C = 6ND) through the used minima, their intervals, k_N and k_D."""
-    a, k_N = _s.power_law_fit(C[used], N_opt[used])
-    lo, hi = a_interval
+def _fitted(prof: _s.Profiles) -> dict[str, Any]:
+    """The profiles' minima, and what it takes to redraw them."""
     return {
-        "a": a,
-        "b": 1.0 - a,
+        "N": prof.N_opt,
+        "L": prof.L_min,
+        "coef": prof.coef,
+        "centre": prof.centre,
+        "shared": prof.exponents,
+    }
+
+
+def _exponents(
+    C: FloatArray,
+    N_opt: FloatArray,
+    used: BoolArray,
+    boot: tuple[FloatArray, FloatArray],
+    level: float,
+) -> dict[str, Any]:
+    """A and b = 1 - a (C = 6ND) through the used minima, k_N, k_D, and the intervals."""
+    a, k_N = _s.power_law_fit(C[used], N_opt[used])
+    out = {"a": a, "b": 1.0 - a, "k_N": k_N, "k_D": 1.0 / (6.0 * k_N)}
+    boot_N, boot_a = boot
+    if not len(boot_a):
+        nan = (math.nan, math.nan)
+        return {**out, "intervals": {}, "a_interval": nan, "b_interval": nan}
+    minima = _iv.bootstrap_bracket(N_opt, boot_N, level, log=True)
+    exponent = _iv.bootstrap_bracket(a, boot_a[:, None], level, log=False)
+    lo, hi = float(exponent.lower[0]), float(exponent.upper[0])
+    return {
+        **out,
+        "intervals": {"N": (minima.lower, minima.upper)},
         "a_interval": (lo, hi),
         "b_interval": (1.0 - hi, 1.0 - lo),
-        "k_N": k_N,
-        "k_D": 1.0 / (6.0 * k_N),
+        "interval_methods": {
+            "N": minima.method(_iv.NORMAL_LOG),
+            "a": exponent.method(_iv.NORMAL),
+        },
+        "undefined_draws": {"N": minima.undefined, "a": exponent.undefined},
     }
 
 

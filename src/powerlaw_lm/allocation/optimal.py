@@ -5,12 +5,15 @@ r"""The compute-optimal frontier of a law of (N, D), and its inverse.
   2203.15556, Sec. 3.3), numerical for every other law or FLOP model;
 - :func:`compute_for_loss`: the least compute that reaches a loss, and its N and D.
 
-Intervals come from the fit's bootstrap draws (or draws from its covariance): the
-optimum of every draw, then percentiles.
+Intervals come from the fit's parameter draws (bootstrap or posterior, else draws of its
+covariance, in the fitted parametrisation): the optimum of every draw, then percentiles in
+log space, or the delta method in log space where those would exclude the estimate (see
+:class:`~powerlaw_lm.allocation.Allocation`).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -20,6 +23,7 @@ from .._checks import check_level
 from ..exceptions import AllocationError
 from ..fitting.results import FitResult
 from . import _inputs as _in
+from . import _intervals as _iv
 from . import _solvers as _s
 from .flops import Flops, flop_model
 from .results import Allocation
@@ -68,7 +72,7 @@ def compute_optimal(
         The FLOP model ``flops(N, D) -> FLOP``, proportional to ``D``, e.g.
         :func:`~powerlaw_lm.allocation.flops_with_context`.
     level : float, default=0.9
-        Coverage of the intervals.
+        Coverage of the intervals of N, D and L.
     method : {"auto", "closed_form", "numerical"}, default="auto"
         ``auto`` takes the closed form where it holds.
 
@@ -76,7 +80,9 @@ def compute_optimal(
     -------
     Allocation
         N, D, L and the local exponents a, b (floats for a scalar `C`, else arrays of its
-        shape) and, when the fit has bootstrap draws or a covariance, their intervals.
+        shape) and, when the fit has draws or a covariance, intervals of N, D and L that
+        contain them, with how each was found (``interval_methods``) and how many draws had
+        no optimum (``undefined_draws``).
 
     Raises
     ------
@@ -105,13 +111,11 @@ def compute_optimal(
     p = _prepare(fit, C, ("C", "C=1e21 (FLOP)"), flops, level, method, func)
     N, D, a, b = frontier_at(p.res, p.values, p.model, p.closed, func)
     L = np.asarray(p.res.predict(N=N, D=D), dtype=float)
-    draws, how = _in.parameter_draws(p.res)
-    intervals = {}
-    if draws is not None:
-        Nd, Dd, Ld, _ = _s.optimum_rows(p.res.law, draws, p.values, p.model, p.closed)
-        intervals = {q: _s.percentiles(v, level) for q, v in (("N", Nd), ("D", Dd), ("L", Ld))}
+    derived = _iv.derive(
+        _iv.parameter_draws(p.res), {"N": N, "D": D, "L": L}, partial(_optimum_rows, p), level
+    )
     columns = {"C": p.values, "N": N, "D": D, "L": L, "a": a, "b": b}
-    return _allocation(p, columns, intervals, how, level)
+    return _allocation(p, columns, derived, level)
 
 
 def compute_for_loss(
@@ -140,8 +144,8 @@ def compute_for_loss(
     flops : "6ND" or callable, default="6ND"
         As in :func:`compute_optimal`.
     level : float, default=0.9
-        Coverage of the intervals (of C, N and D), from the fit's draws; the numerical
-        path uses at most 200 draws.
+        Coverage of the intervals (of C, N and D), as in :func:`compute_optimal`; the
+        numerical path uses at most 200 draws.
     method : {"auto", "closed_form", "numerical"}, default="auto"
         As in :func:`compute_optimal`.
 
@@ -167,10 +171,18 @@ def compute_for_loss(
     p = _prepare(fit, L, ("L", "L=2.0 (nats/token)"), flops, level, method, func)
     C = least_compute(p.res, p.values, p.model, p.closed, func)
     N, D, a, b = frontier_at(p.res, C, p.model, p.closed, func)
-    draws, how = _in.parameter_draws(p.res)
-    intervals = {} if draws is None else _least_compute_intervals(p, draws, level)
+    draws = _iv.parameter_draws(p.res)
+    if draws is not None and not p.closed:
+        draws = draws.thinned()
+    derived = _iv.derive(
+        draws,
+        {"C": C, "N": N, "D": D},
+        lambda rows: _least_compute_rows(p, rows, precise=False),
+        level,
+        exact=lambda rows: _least_compute_rows(p, rows, precise=True),
+    )
     columns = {"C": C, "N": N, "D": D, "L": p.values, "a": a, "b": b}
-    return _allocation(p, columns, intervals, how, level)
+    return _allocation(p, columns, derived, level)
 
 
 class _Problem(NamedTuple):
@@ -203,17 +215,12 @@ def _prepare(
 
 
 def _allocation(
-    p: _Problem,
-    columns: dict[str, FloatArray],
-    intervals: dict[str, tuple[FloatArray, FloatArray]],
-    how: str,
-    level: float,
+    p: _Problem, columns: dict[str, FloatArray], derived: _iv.Derived, level: float
 ) -> Allocation:
     return Allocation(
         **_in.shaped(p.shape, **columns),
-        intervals=_in.shaped_intervals(p.shape, intervals),
+        **derived.fields(p.shape),
         level=level,
-        interval_method=how if intervals else "none",
         method="closed form" if p.closed else "numerical",
         flops=p.flops,
         label=_in.label(p.res),
@@ -225,15 +232,18 @@ def frontier_at(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """N, D and the local exponents a, b at the optimum of each budget (no intervals)."""
     theta = np.asarray(res.theta)[None, :]
-    if closed:
-        N, D, _, a_k, b_k = _s.chinchilla_frontier(theta, budgets)
-        a = np.full(budgets.size, float(a_k[0, 0]))
-        b = np.full(budgets.size, float(b_k[0, 0]))
-        return N[0], D[0], a, b
-    Nk, Dk, _, edge = _s.optimum_rows(res.law, theta, budgets, model, False)
-    N, D = Nk[0], Dk[0]
+    Nk, Dk, _, edges = _s.optimum_rows(res.law, theta, budgets, model, closed)
+    N, D, edge = Nk[0], Dk[0], edges[0]
     N[edge], D[edge] = np.nan, np.nan
     _in.warn_edge(edge, budgets, _in.label(res), func, stacklevel=3)
+    if closed:
+        _, _, _, a_k, b_k = _s.chinchilla_frontier(theta, budgets)
+        return (
+            N,
+            D,
+            np.full(budgets.size, float(a_k[0, 0])),
+            np.full(budgets.size, float(b_k[0, 0])),
+        )
     step = np.exp(np.array([-_SLOPE_STEP, _SLOPE_STEP]))
     around = (budgets[:, None] * step[None, :]).ravel()
     Na, Da, _, _ = _s.optimum_rows(res.law, theta, around, model, False)
@@ -267,21 +277,23 @@ def _lowest_loss(fit: FitResult, flops: _s.FlopModel | None) -> float:
     return float(_s.optimum(fit.law, np.asarray(fit.theta), np.array([1e47]), flops)[2][0])
 
 
-def _least_compute_intervals(
-    p: _Problem, draws: FloatArray, level: float
-) -> dict[str, tuple[FloatArray, FloatArray]]:
-    """Percentile intervals of C, N and D over the draws' own least-compute solutions."""
+def _optimum_rows(p: _Problem, rows: FloatArray) -> dict[str, FloatArray]:
+    """N, D and L (k, m) at each parameter row's own optimum (NaN: none in the search)."""
+    Nd, Dd, Ld, edge = _s.optimum_rows(p.res.law, rows, p.values, p.model, p.closed)
+    return {q: np.where(edge, np.nan, v) for q, v in (("N", Nd), ("D", Dd), ("L", Ld))}
+
+
+def _least_compute_rows(p: _Problem, rows: FloatArray, *, precise: bool) -> dict[str, FloatArray]:
+    """C, N and D (k, m) of each parameter row's own least-compute solution (NaN: never)."""
     law = p.res.law
-    if not p.closed:
-        draws = _in.thin(draws)
-    Cd = _s.least_compute(law, draws, np.log(p.values), p.model, p.closed, precise=False)
+    Cd = _s.least_compute(law, rows, np.log(p.values), p.model, p.closed, precise=precise)
     if p.closed:
-        Nd, Dd, _, _, _ = _s.chinchilla_frontier(draws, Cd)
-    else:
-        Nd = np.full_like(Cd, np.nan)
-        for i, t in enumerate(draws):
-            ok = np.isfinite(Cd[i])
-            if ok.any():
-                Nd[i, ok] = _s.optimum(law, t, Cd[i, ok], p.model)[0]
-        Dd = _s.tokens_for_compute(p.model, Nd, Cd)
-    return {q: _s.percentiles(v, level) for q, v in (("C", Cd), ("N", Nd), ("D", Dd))}
+        Nd, Dd, _, _, _ = _s.chinchilla_frontier(rows, Cd)
+        return {"C": Cd, "N": Nd, "D": Dd}
+    Nd = np.full_like(Cd, np.nan)
+    for i, t in enumerate(rows):
+        ok = np.isfinite(Cd[i])
+        if ok.any():
+            N_i, _, _, edge = _s.optimum(law, t, Cd[i, ok], p.model)
+            Nd[i, ok] = np.where(edge, np.nan, N_i)
+    return {"C": Cd, "N": Nd, "D": _s.tokens_for_compute(p.model, Nd, Cd)}

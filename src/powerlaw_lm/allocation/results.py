@@ -66,8 +66,52 @@ def _exponent_line(r: IsoFLOPResult | Envelope, resampled: str) -> str:
     if r.n_boot:
         (a0, a1), (b0, b1) = r.a_interval, r.b_interval
         text = f"a = {r.a:.3f} ({a0:.3f}, {a1:.3f}), b = {r.b:.3f} ({b0:.3f}, {b1:.3f})"
-        return f"{text}; {r.level:.0%} bootstrap intervals over {resampled}, {r.n_boot} resamples"
+        text = f"{text}; {r.level:.0%} bootstrap intervals over {resampled}, {r.n_boot} resamples"
+        how = _methods_text(r.interval_methods)
+        failed = r.undefined_draws.get("a", 0)
+        if how:
+            text += f"; {how}"
+        if failed:
+            text += f"; {failed} resamples gave no exponent and are left out"
+        return text
     return f"{text}; no bootstrap"
+
+
+def _methods_text(methods: Mapping[str, str]) -> str:
+    """``"N, D: percentiles; L: delta method in log space"``; empty when all are percentiles."""
+    if all(m == "percentiles" for m in methods.values()):
+        return ""
+    groups: dict[str, list[str]] = {}
+    for name, method in methods.items():
+        groups.setdefault(method, []).append(name)
+    return "; ".join(f"{', '.join(names)}: {method}" for method, names in groups.items())
+
+
+def _interval_lines(r: Allocation | KaplanFrontier | DataConstrainedAllocation) -> list[str]:
+    """How the intervals of an allocation were found, and the draws left out."""
+    if not r.intervals:
+        return ["no intervals (the fit has no draws or covariance)"]
+    lines = [
+        f"intervals: {r.level:.0%}, from {r.n_draws} {r.interval_method} draws of the "
+        "parameters (fitted parametrisation)"
+    ]
+    how = _methods_text(r.interval_methods)
+    if how:
+        why = ""
+        if "delta" in how:
+            why = " (where the percentiles excluded the estimate, or too many draws were undefined)"
+        lines.append(f"  {how}{why}")
+    by_count: dict[int, list[str]] = {}
+    for name, count in r.undefined_draws.items():
+        if count:
+            by_count.setdefault(count, []).append(name)
+    if by_count:
+        counts = "; ".join(f"{', '.join(names)}: {k}" for k, names in by_count.items())
+        lines.append(
+            f"  undefined in {counts} of {r.n_draws} draws (outside the parameters' bounds, "
+            "or without a value there); left out of the percentiles"
+        )
+    return lines
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -85,12 +129,24 @@ class Allocation(Report):
         Local exponents :math:`d \log N / d \log C` and :math:`d \log D / d \log C`
         (constants for the closed form).
     intervals : mapping of str to (lower, upper)
-        ``{"N": (lower, upper), ...}`` at coverage `level`; empty without draws.
+        ``{"N": (lower, upper), ...}`` at coverage `level`; empty without draws. Each
+        contains its estimate (NaN where the estimate is).
     level : float
         Coverage of the intervals.
     interval_method : str
-        ``"bootstrap"`` (the fit's draws), ``"covariance"`` (draws from its Wald
-        covariance) or ``"none"``.
+        The parameter draws behind them: ``"bootstrap"`` or ``"posterior"`` (the fit's
+        draws), ``"covariance"`` (draws of its Wald covariance, in the fitted
+        parametrisation) or ``"none"``.
+    interval_methods : mapping of str to str
+        How each interval was found: ``"percentiles"`` (of the draws' values, in log
+        space), ``"delta method in log space"`` (where the percentiles excluded the
+        estimate, or more than ``(1 - level) / 2`` of the draws were undefined), or both,
+        naming at how many values the second was used.
+    n_draws : int
+        The draws used.
+    undefined_draws : mapping of str to int
+        Draws outside the parameters' bounds or without a value (no optimum, a target
+        never reached) for each quantity, left out of the percentiles.
     method : str
         ``"closed form"`` or ``"numerical"``.
     flops : str
@@ -115,6 +171,9 @@ class Allocation(Report):
     intervals: Intervals = field(default_factory=dict)
     level: float = 0.9
     interval_method: str = "none"
+    interval_methods: Mapping[str, str] = field(default_factory=dict)
+    n_draws: int = 0
+    undefined_draws: Mapping[str, int] = field(default_factory=dict)
     method: str = "numerical"
     flops: str = "6ND"
     label: str = ""
@@ -134,9 +193,7 @@ class Allocation(Report):
         return f"Allocation: {self.label} ({self.method}, FLOPs = {self.flops})"
 
     def _lines(self) -> list[str]:
-        if not self.intervals:
-            return ["no intervals (the fit has no bootstrap draws or covariance)"]
-        return [f"intervals: {self.level:.0%} from {self.interval_method}"]
+        return _interval_lines(self)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -161,7 +218,7 @@ class KaplanFrontier(Report):
         :math:`\alpha_N/\alpha_S`: stop this fraction above the converged loss (B.5).
     C_c : float
         :math:`C_c` of eq. B.8 in FLOP, so that :math:`L = (C_c/C_\mathrm{min})^{\alpha_C}`.
-    intervals, level, interval_method, label
+    intervals, level, interval_method, interval_methods, n_draws, undefined_draws, label
         As in :class:`Allocation`.
 
     Examples
@@ -185,6 +242,9 @@ class KaplanFrontier(Report):
     intervals: Intervals = field(default_factory=dict)
     level: float = 0.9
     interval_method: str = "none"
+    interval_methods: Mapping[str, str] = field(default_factory=dict)
+    n_draws: int = 0
+    undefined_draws: Mapping[str, int] = field(default_factory=dict)
     label: str = ""
 
     def to_frame(self) -> pd.DataFrame:
@@ -203,6 +263,7 @@ class KaplanFrontier(Report):
             f"alpha_C = {e['alpha_C']:.4f}; N ∝ C^{e['N']:.3f}, B ∝ C^{e['B']:.3f}, "
             f"S ∝ C^{e['S']:.3f}, D ∝ C^{e['D']:.3f} (eqs. 1.7-1.8)",
             f"stop {self.overshoot:.1%} above the converged loss (eq. B.5)",
+            *_interval_lines(self),
         ]
 
 
@@ -219,13 +280,22 @@ class IsoFLOPResult(Report):
     N, L : ndarray of shape (k,)
         Minimum of each profile: parameters and loss (NaN where it has none).
     intervals : mapping of str to (ndarray, ndarray)
-        ``{"N": (lower, upper)}``: bootstrap percentiles of each minimum.
+        ``{"N": (lower, upper)}``: bootstrap percentiles of each minimum (in log space),
+        or the normal bootstrap interval in log space where those exclude the minimum.
     used : ndarray of bool of shape (k,)
         Budgets whose minimum lies inside the sampled sizes and enters the power laws.
     a, b : float
         Exponents of :math:`N_\mathrm{opt} = k_N C^a` and :math:`D_\mathrm{opt} = k_D C^b`.
     a_interval, b_interval : (float, float)
-        Their bootstrap percentile intervals at `level` (NaN without a bootstrap).
+        Their bootstrap percentile intervals at `level`, or the normal bootstrap interval
+        where those exclude the estimate (NaN without a bootstrap).
+    interval_methods : mapping of str to str
+        How the intervals of ``N`` and ``a`` were found: ``"percentiles"``, ``"normal
+        bootstrap interval"`` (estimate plus or minus a quantile times the resamples'
+        standard deviation; in log space for N), or both, naming where.
+    undefined_draws : mapping of str to int
+        Resamples without a minimum at some budget (``N``) or without an exponent
+        (``a``), left out of the percentiles.
     k_N, k_D : float
         The prefactors.
     profile : str
@@ -273,6 +343,8 @@ class IsoFLOPResult(Report):
     centre: FloatArray = field(repr=False)
     shared: tuple[float, float] = (math.nan, math.nan)
     notes: tuple[str, ...] = ()
+    interval_methods: Mapping[str, str] = field(default_factory=dict)
+    undefined_draws: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def D(self) -> FloatArray:
@@ -330,7 +402,7 @@ class Envelope(Report):
         Points covered by runs of at least two sizes: they enter the power law of N.
     fit : FitResult
         :math:`L = (C_c/C)^{\alpha_C}` (law ``kaplan_c``) fitted to all the points.
-    a, b, a_interval, b_interval, k_N, level, n_boot
+    a, b, a_interval, b_interval, k_N, level, n_boot, interval_methods, undefined_draws
         As in :class:`IsoFLOPResult`, from the used points (bootstrap resamples of whole
         runs); NaN when fewer than two sizes are on the envelope.
     compute : {"C", "C_min"}
@@ -362,6 +434,8 @@ class Envelope(Report):
     level: float = 0.9
     n_boot: int = 0
     compute: str = "C"
+    interval_methods: Mapping[str, str] = field(default_factory=dict)
+    undefined_draws: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def D(self) -> FloatArray:
@@ -413,7 +487,9 @@ class DataConstrainedAllocation(Report):
         Parameters, total tokens and predicted loss at the optimum.
     N_unlimited, D_unlimited, L_unlimited : float or ndarray
         The same law's optimum with unlimited fresh data (every token unique).
-    intervals, level, interval_method, flops, label
+    intervals, level, interval_method, interval_methods, n_draws, undefined_draws
+        As in :class:`Allocation`.
+    flops, label
         As in :class:`Allocation`.
 
     Examples
@@ -438,6 +514,9 @@ class DataConstrainedAllocation(Report):
     intervals: Intervals = field(default_factory=dict)
     level: float = 0.9
     interval_method: str = "none"
+    interval_methods: Mapping[str, str] = field(default_factory=dict)
+    n_draws: int = 0
+    undefined_draws: Mapping[str, int] = field(default_factory=dict)
     flops: str = "6ND"
     label: str = ""
 
@@ -457,6 +536,9 @@ class DataConstrainedAllocation(Report):
 
     def _title(self) -> str:
         return f"DataConstrainedAllocation: {self.label} (FLOPs = {self.flops})"
+
+    def _lines(self) -> list[str]:
+        return _interval_lines(self)
 
 
 @dataclass(frozen=True, eq=False, repr=False)

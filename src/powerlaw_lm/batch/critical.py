@@ -20,6 +20,7 @@ import numpy.typing as npt
 from .._checks import ArgumentError, check_level, constraint_message, renamed
 from .._report import html_block
 from ..exceptions import DegenerateDataError, FitWarning
+from ..fitting.covariance import wald_interval
 from ._curves import curve, run_constant, target_losses
 from .targets import steps_to_target
 from .tradeoff import Tradeoff, fit_tradeoff
@@ -35,18 +36,21 @@ __all__ = ["CriticalBatch", "fit_critical_batch"]
 _TITLE = "Critical batch size (Kaplan et al. 2020, Sec. 5.1; B and E in tokens)"
 
 
-def _wald_t(result: FitResult, level: float) -> dict[str, tuple[float, float]]:
-    """Wald intervals in the fitted space with Student's t on the fit's dof."""
-    from scipy import stats
+def _wald(result: FitResult, level: float) -> dict[str, tuple[float, float]]:
+    """Wald intervals in the fitted space, Student's t on the fit's n - 2 dof, within bounds.
 
+    Without degrees of freedom (two targets for two parameters) the data bound nothing:
+    the intervals are the parameters' whole ranges.
+    """
     names = result.law.param_names
-    if result.cov_theta is None or result.dof < 1:
-        return {n: (math.nan, math.nan) for n in names}
-    q = float(stats.t.ppf(0.5 + level / 2, result.dof))
-    se = np.sqrt(np.clip(np.diag(np.asarray(result.cov_theta)), 0.0, None))
-    lo = result.law.to_natural(np.asarray(result.theta) - q * se)
-    hi = result.law.to_natural(np.asarray(result.theta) + q * se)
-    return {n: (lo[n], hi[n]) for n in names}
+    cov = result.cov_theta
+    var = np.full(len(names), np.inf) if cov is None else np.diag(np.asarray(cov))
+    # The integer dof: the fit's own (cov_dof) is a sum of float weights, a hair below it.
+    lo, hi = wald_interval(result.theta, var, level, dof=result.dof)
+    low, high = (np.array([b[i] for b in result.bounds]) for i in (0, 1))
+    nat_lo = result.law.to_natural(np.maximum(lo, low))
+    nat_hi = result.law.to_natural(np.minimum(hi, high))
+    return {n: (nat_lo[n], nat_hi[n]) for n in names}
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,12 @@ class CriticalBatch:
     def ci(self, level: float | None = None) -> dict[str, tuple[float, float]]:
         r"""Intervals of :math:`B_*` and :math:`\alpha_B` (Wald, Student's t on n - 2 dof).
 
+        Wald intervals in the fitted parametrisation (:math:`\log B_*` and
+        :math:`\alpha_B`), symmetric there, so they contain the estimates; an end past a
+        bound (:math:`\alpha_B > 0`) is clipped to it, as in :meth:`FitResult.ci
+        <powerlaw_lm.fitting.FitResult.ci>`. With two targets (no degrees of freedom) they
+        are unbounded.
+
         Parameters
         ----------
         level : float, optional
@@ -113,7 +123,7 @@ class CriticalBatch:
         -------
         dict of str to (float, float)
         """
-        return _wald_t(self.fit, self.level if level is None else level)
+        return _wald(self.fit, self.level if level is None else level)
 
     def predict(self, L: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """The fitted critical batch size (tokens) at losses `L`."""

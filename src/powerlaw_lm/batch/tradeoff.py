@@ -27,6 +27,7 @@ import numpy.typing as npt
 from .._checks import ArgumentError, check_level, check_positive, constraint_message
 from .._report import html_block
 from ..exceptions import DegenerateDataError
+from ..fitting.covariance import wald_covariance, wald_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..fitting.results import FitResult
@@ -121,7 +122,8 @@ class Tradeoff:
         quantile on the degrees of freedom of the residual variance (``n - 2`` for one
         trade-off; pooled over all of them by
         :func:`~powerlaw_lm.batch.fit_critical_batch`), since few batch sizes make normal
-        quantiles too narrow; NaN when there is no variance.
+        quantiles too narrow. Symmetric about the log estimate, they contain it;
+        ``(0, inf)`` when the residuals leave no degrees of freedom.
     level : float
         Coverage of the intervals.
     B, S, weights : ndarray
@@ -202,15 +204,15 @@ class Tradeoff:
         return np.asarray(b * self.steps(b), dtype=np.float64)
 
 
-def _t_interval(center: float, var: float, dof: int, level: float) -> tuple[float, float]:
-    """Exp of a Wald interval of a logarithm, with Student's t quantile on `dof`."""
-    from scipy import stats
+def _log_wald(estimate: float, var: float, dof: int, level: float) -> tuple[float, float]:
+    """Interval of a positive `estimate` from the variance of its log: Wald, Student's t.
 
-    if dof < 1 or not (math.isfinite(var) and var >= 0):
-        return (math.nan, math.nan)
-    half = float(stats.t.ppf(0.5 + level / 2, dof)) * math.sqrt(var)
+    Unbounded, ``(0, inf)``, without degrees of freedom or a finite variance.
+    """
+    _, half = wald_interval(0.0, var if math.isfinite(var) else math.inf, level, dof=dof)
     with np.errstate(over="ignore"):
-        return (float(np.exp(center - half)), float(np.exp(center + half)))
+        # The estimate times exp(-+half): the ends bracket it exactly, also in floating point.
+        return (estimate * float(np.exp(-half)), estimate * float(np.exp(half)))
 
 
 def _intervals(
@@ -218,17 +220,17 @@ def _intervals(
 ) -> dict[str, Any]:
     """Intervals of a trade-off from the covariance ``s2 (J^T W J)^-1`` of its log parameters."""
     _, J = result.law.log_predict_grad({"B": b}, result.theta)
-    try:
-        unscaled = np.asarray(np.linalg.inv(J.T @ (J * w[:, None])), dtype=np.float64)
-    except np.linalg.LinAlgError:
-        unscaled = np.full((2, 2), np.nan)
+    # (J^T W J)^-1 from the package's one covariance routine; weights scaled to mean 1 (so
+    # that they count as the n runs), and the inverse scaled back.
+    wald = wald_covariance(J, np.asarray(result.residuals), w / w.mean())
+    unscaled = np.full((2, 2), np.nan) if wald is None else wald.unscaled / w.mean()
     cov = s2 * unscaled
     var_b = float(cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1])
     lS, lE = (float(v) for v in result.theta)
     return {
-        "S_min_ci": _t_interval(lS, float(cov[0, 0]), dof, level),
-        "E_min_ci": _t_interval(lE, float(cov[1, 1]), dof, level),
-        "B_crit_ci": _t_interval(lE - lS, var_b, dof, level),
+        "S_min_ci": _log_wald(math.exp(lS), float(cov[0, 0]), dof, level),
+        "E_min_ci": _log_wald(math.exp(lE), float(cov[1, 1]), dof, level),
+        "B_crit_ci": _log_wald(math.exp(lE - lS), var_b, dof, level),
         "var_log_B_crit": var_b,
     }
 

@@ -3,6 +3,11 @@
 Each subcommand is a module of this package (``powerlaw_lm.cli.fit``, ``.allocate``, ...)
 with an ``add_arguments(parser)`` / ``run(args) -> int`` pair, so this module stays a table
 of contents and imports nothing heavy until a subcommand runs.
+
+Errors are handled here, once, for every command: bad input of any kind (a library error,
+a missing or unreadable file, a folder where a file belongs, a bad value) prints one line
+``powerlaw-lm CMD: error: ...`` on stderr and exits 2; a check that disagrees exits 1; an
+unexpected failure prints one line and exits 3. ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+_DEBUG = "on an error, show the Python traceback instead of one line"
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="powerlaw-lm",
@@ -33,10 +41,13 @@ def _build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in _COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         cmd.set_defaults(_module=module_name)
+        # Also after the command (`powerlaw-lm fit runs.csv --debug`).
+        cmd.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG)
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
@@ -58,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 1 when a check fails, 2 on bad usage.
+        0 on success, 1 when a check disagrees, 2 on bad usage or bad input (one line on
+        stderr, no traceback unless ``--debug``), 3 on an unexpected error.
 
     Examples
     --------
@@ -66,10 +78,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     >>> main(["allocate", "--published", "besiroglu2024:L_ND", "--compute", "5.76e23"])
     Allocation: besiroglu2024:L_ND (closed form, FLOPs = 6ND)
-    no intervals (the fit has no bootstrap draws or covariance)
+    no intervals (the fit has no ...draws or covariance)
              C         N         D     L   D/N      a      b
     0 5.76e+23 7.235e+10 1.327e+12 1.974 18.34 0.5126 0.4874
     0
+
+    A missing file is one line on stderr and status 2:
+
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     main(["fit", "no-such-runs.csv"])
+    2
+    >>> print(err.getvalue().strip())
+    powerlaw-lm fit: error: read_runs: there is no file 'no-such-runs.csv'. Check the path.
     """
     parser = _build_parser()
     args = parser.parse_args(argv)
@@ -83,9 +104,47 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    module = importlib.import_module(args._module)
     try:
-        return int(module.run(args))
-    except ValueError as exc:
-        print(f"powerlaw-lm {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return int(importlib.import_module(args._module).run(args))
+    except Exception as exc:
+        if args.debug:
+            raise
+        status, message = _status_of(exc)
+        print(f"powerlaw-lm {args.command}: {message}", file=sys.stderr)
+        return status
+
+
+def _status_of(exc: Exception) -> tuple[int, str]:
+    """The exit status for an error, and its one line (after ``powerlaw-lm CMD: ``)."""
+    from ..exceptions import PowerlawLMError, ScalingCheckError
+
+    if isinstance(exc, ScalingCheckError):
+        return 1, "check failed: " + _one_line(str(exc))
+    if isinstance(exc, (PowerlawLMError, ValueError, OverflowError)):
+        return 2, "error: " + _one_line(str(exc))
+    if isinstance(exc, OSError):
+        return 2, "error: " + _os_message(exc)
+    return 3, (
+        f"internal error ({type(exc).__name__}: {_one_line(str(exc))}); rerun with --debug for "
+        "the traceback, and please report it."
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# What each kind of OSError means for a path given on the command line.
+_OS_MEANING = {
+    FileNotFoundError: "no such file or folder (an output's folder must exist: create it first)",
+    IsADirectoryError: "is a folder; give a file",
+    NotADirectoryError: "part of the path is a file, not a folder",
+    FileExistsError: "already exists and is not a folder; choose another path",
+    PermissionError: "permission denied",
+}
+
+
+def _os_message(exc: OSError) -> str:
+    meaning = next((m for kind, m in _OS_MEANING.items() if isinstance(exc, kind)), None)
+    text = meaning or exc.strerror or str(exc)
+    return f"{str(exc.filename)!r}: {text}." if exc.filename else f"{_one_line(text)}."

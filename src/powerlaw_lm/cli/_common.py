@@ -22,6 +22,7 @@ __all__ = [
     "add_level",
     "add_runs",
     "add_seed",
+    "check_output",
     "choices",
     "default",
     "parse_columns",
@@ -75,6 +76,27 @@ def parse_columns(pairs: list[str]) -> dict[str, str]:
             )
         out[name.strip()] = column.strip()
     return out
+
+
+def check_output(path: Path | None, flag: str) -> None:
+    """Refuse an output path whose folder is missing, or that is a folder, before any work.
+
+    Examples
+    --------
+    >>> check_output(Path("no-such-folder") / "fit.json", "--json")
+    Traceback (most recent call last):
+    ...
+    ValueError: --json no-such-folder/fit.json: the folder 'no-such-folder' does not exist; ...
+    """
+    if path is None:
+        return
+    if path.is_dir():
+        raise ValueError(f"{flag} {path}: is a folder; give the path of a file to write.")
+    if not path.parent.is_dir():
+        raise ValueError(
+            f"{flag} {path}: the folder {str(path.parent)!r} does not exist; create it first "
+            "(mkdir -p), or write elsewhere."
+        )
 
 
 def add_runs(parser: argparse.ArgumentParser, what: str = "runs") -> None:

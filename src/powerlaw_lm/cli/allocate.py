@@ -28,7 +28,7 @@ def load_fit(source: str | Path | None, published_key: str | None, *, what: str 
     'bcrit'
     """
     from .. import published
-    from ..fitting import FitResult
+    from ..testing import load_reference
 
     if (source is None) == (published_key is None):
         raise ValueError(
@@ -41,11 +41,13 @@ def load_fit(source: str | Path | None, published_key: str | None, *, what: str 
         except KeyError as exc:
             raise ValueError(str(exc.args[0])) from None
     path = Path(str(source))
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder; pass a FIT.json file or --published KEY.")
     if not path.is_file():
         if ":" in str(source):
             return load_fit(None, str(source), what=what)
         raise ValueError(f"{path}: no such file; pass a FIT.json or --published KEY.")
-    return FitResult.from_json(path.read_text())
+    return load_reference(path)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._common import add_level, add_runs, default, read_table
+from ._common import add_level, add_runs, check_output, default, read_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..batch import CriticalBatch
@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..batch import fit_critical_batch
 
+    check_output(args.json, "--json")
     table = _matching(read_table(args), args.match)
     by = None if str(args.by).lower() == "none" else args.by
     options = {

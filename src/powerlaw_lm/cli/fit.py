@@ -6,7 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._common import add_bootstrap, add_level, add_runs, add_seed, choices, default, read_table
+from ._common import (
+    add_bootstrap,
+    add_level,
+    add_runs,
+    add_seed,
+    check_output,
+    choices,
+    default,
+    read_table,
+)
 from ._common import parse_columns as parse_columns
 
 __all__ = ["add_arguments", "parse_columns", "run"]
@@ -26,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_bootstrap(parser, fit)
     parser.add_argument(
-        "--groups", default=None, help="resample whole groups, e.g. 'run' for learning curves"
+        "--groups", default=default(fit, "groups"), help="units of independence (%(default)s: runs)"
     )
     parser.add_argument("--final", action="store_true", help="fit only the last row of each run")
     add_seed(parser, fit)
@@ -41,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``powerlaw-lm fit``; return the exit status."""
     from ..fitting import fit
 
+    check_output(args.json, "--json")
     table = read_table(args)
     if args.final:
         table = table.final()

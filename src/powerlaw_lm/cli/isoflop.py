@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_bootstrap, add_level, add_runs, add_seed, choices, default, read_table
+from ._common import (
+    add_bootstrap,
+    add_level,
+    add_runs,
+    add_seed,
+    check_output,
+    choices,
+    default,
+    read_table,
+)
 
 __all__ = ["add_arguments", "run"]
 
@@ -47,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.budgets is not None and args.chinchilla_budgets:
         raise ValueError("give --budgets or --chinchilla-budgets, not both.")
+    check_output(args.plot, "--plot")
     table = read_table(args)
     budgets = CHINCHILLA_BUDGETS if args.chinchilla_budgets else args.budgets
     result = isoflop(

@@ -12,17 +12,18 @@ or in both. One iteration is a few array operations over all of them:
    point (the first step of a bootstrap) share one evaluation of the law;
 2. the step :math:`(H + \lambda D)\, s = -g` of each problem (Levenberg-Marquardt), with
    :math:`D` the diagonal of the iteratively reweighted Hessian
-   :math:`\sum_i w_i \tfrac{\psi(r_i)}{r_i} J_i J_i^\top` at the start, which is positive
-   wherever the data inform a parameter even when few residuals lie inside ``delta``;
+   :math:`\sum_i w_i \tfrac{\psi(r_i)}{r_i} J_i J_i^\top`, which is positive wherever the
+   data inform a parameter even when few residuals lie inside ``delta``;
 3. a problem keeps its trial point where the objective decreased; :math:`\lambda` follows
    the gain ratio (Nielsen 1999, "Damping parameter in Marquardt's method").
 
 Bounds are handled by projection: a parameter on a bound whose gradient points outward is
-held for the step. A problem stops when the actual and the predicted decrease both fall
-below ``ftol`` times its objective, and leaves the batch, so later iterations cost less.
-The arithmetic of a problem depends only on its own data, weights and start, and on the
-problems it is batched with only through the block it is evaluated in, so a fixed
-partition of problems into blocks gives the same bits in any process.
+held for the step; no step moves a parameter by more than 1 in the fitted space. A problem
+stops when the actual and the predicted decrease both fall below ``ftol`` times its
+objective, and leaves the batch, so later iterations cost less. The arithmetic of a
+problem depends only on its own data, weights and start, and on the problems it is batched
+with only through the block it is evaluated in, so a fixed partition of problems into
+blocks gives the same bits in any process.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ BoolArray = NDArray[np.bool_]
 # Problems x rows x parameters held at once while evaluating (about 32 MB of float64, and
 # a few times that in the law's temporaries).
 _CHUNK_ELEMENTS = 4_000_000
-_UPDATE_D = True
+# Longest step in any fitted parameter (see _step).
+_MAX_STEP = 1.0
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ class _Batch:
         return self.weights[idx, sl]
 
     def jacobian_map(self, Z: FloatArray) -> FloatArray | None:
-        """d theta / d z of each problem, shape (k, p, q); None without ties."""
+        """D theta / d z of each problem, shape (k, p, q); None without ties."""
         if not self.par.ties:
             return None
         T0 = self.par.full(Z)
@@ -149,13 +151,10 @@ class _Batch:
             M[:, :, j] = (self.par.full(Zp) - T0) / h[:, None]
         return M
 
-    def derivatives(
-        self, Z: FloatArray, idx: NDArray[np.intp], damping: bool = False
-    ) -> tuple[_Derivatives, FloatArray]:
+    def derivatives(self, Z: FloatArray, idx: NDArray[np.intp]) -> tuple[_Derivatives, FloatArray]:
         """Derivatives of problems `idx` at `Z` (k, q), and the damping diagonal (k, q).
 
-        The damping diagonal is computed only when `damping` (zeros otherwise). Problems
-        that all sit at the same point are evaluated once and weighted per problem.
+        Problems that all sit at the same point are evaluated once and weighted per problem.
         """
         k, q = len(Z), self.q
         shared = k > 1 and bool(np.all(Z == Z[:1]))
@@ -168,7 +167,7 @@ class _Batch:
         with np.errstate(all="ignore"):
             for s0 in range(0, self.n, step):
                 sl = slice(s0, min(s0 + step, self.n))
-                self._accumulate(out, D if damping else None, T, M, idx, sl)
+                self._accumulate(out, D, T, M, idx, sl)
             bad = ~(np.isfinite(out.f) & np.all(np.isfinite(out.g), axis=1))
             bad |= ~np.all(np.isfinite(out.H), axis=(1, 2))
         out.f[bad] = np.inf
@@ -179,7 +178,7 @@ class _Batch:
     def _accumulate(
         self,
         out: _Derivatives,
-        D: FloatArray | None,
+        D: FloatArray,
         T: FloatArray,
         M: FloatArray | None,
         idx: NDArray[np.intp],
@@ -198,21 +197,19 @@ class _Batch:
             out.g += (w * psi) @ J1
             JJ = (J1[:, :, None] * J1[:, None, :]).reshape(len(J1), -1)
             out.H += ((w * curv) @ JJ).reshape(out.H.shape)
-            if D is not None:
-                D += (w * irls) @ (J1 * J1)
+            D += (w * irls) @ (J1 * J1)
             return
         out.f += np.sum(rho * w, axis=1)
         out.g += np.matmul((psi * w)[:, None, :], J)[:, 0, :]
         out.H += np.matmul((J * (curv * w)[:, :, None]).transpose(0, 2, 1), J)
-        if D is not None:
-            D += np.matmul((irls * w)[:, None, :], J * J)[:, 0, :]
+        D += np.matmul((irls * w)[:, None, :], J * J)[:, 0, :]
 
 
 def _step(
     batch: _Batch, Z: FloatArray, d: _Derivatives, D: FloatArray, lam: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """Projected Levenberg-Marquardt trial points and the model's predicted decrease."""
-    k, q = Z.shape
+    q = Z.shape[1]
     hold = ((Z <= batch.lo) & (d.g > 0)) | ((Z >= batch.hi) & (d.g < 0))
     keep = ~hold
     A = d.H * (keep[:, :, None] & keep[:, None, :])
@@ -223,6 +220,11 @@ def _step(
         s = np.linalg.solve(A, rhs)[:, :, 0]
     except np.linalg.LinAlgError:
         s = np.matmul(np.linalg.pinv(A), rhs)[:, :, 0]
+    # A step longer than _MAX_STEP in any fitted parameter (a factor e on a log scale) is
+    # shortened: a Gauss-Newton step from a far start can otherwise jump to where a term
+    # of the law vanishes, a flat region the search never leaves (kaplan_nd's N term).
+    longest = np.max(np.abs(s), axis=1, keepdims=True)
+    s = s * np.minimum(1.0, _MAX_STEP / np.maximum(longest, 1e-300))
     Zt = np.clip(Z + s, batch.lo, batch.hi)
     s = Zt - Z
     pred = -(np.einsum("kq,kq->k", d.g, s) + 0.5 * np.einsum("kq,kqr,kr->k", s, d.H, s))
@@ -276,39 +278,46 @@ def solve(
     batch = _Batch(obj, par, weights)
     Z = np.clip(np.array(Z0, dtype=float, ndmin=2), batch.lo, batch.hi)
     K = len(Z)
-    all_idx = np.arange(K)
-    state, D = batch.derivatives(Z, all_idx, damping=True)
-    lam = np.full(K, float(damping))
-    nu = np.full(K, 2.0)
-    active = np.isfinite(state.f)
-    converged = np.zeros(K, dtype=bool)
+    state, D = batch.derivatives(Z, np.arange(K))
     floor = 1e-30 * (obj.weights.sum() if weights is None else weights.sum(axis=1))
-    floor = np.broadcast_to(floor, (K,))
+    run = _Run(Z, state, D, np.full(K, float(damping)), np.broadcast_to(floor, (K,)))
     it = 0
-    for it in range(1, max_iter + 1):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            it -= 1
-            break
-        cur = state.take(idx)
-        Zt, pred = _step(batch, Z[idx], cur, D[idx], lam[idx])
-        trial, Dt = batch.derivatives(Zt, idx, damping=_UPDATE_D)
+    while it < max_iter and run.active.any():
+        it += 1
+        run.iterate(batch, ftol)
+    return Solution(z=run.Z, f=run.state.f.copy(), converged=run.converged, n_iter=it)
+
+
+class _Run:
+    """The state of :func:`solve`: points, derivatives, damping and who is still running."""
+
+    def __init__(
+        self, Z: FloatArray, state: _Derivatives, D: FloatArray, lam: FloatArray, floor: FloatArray
+    ) -> None:
+        self.Z, self.state, self.D, self.lam, self.floor = Z, state, D, lam, floor
+        self.nu = np.full(len(Z), 2.0)
+        self.active = np.isfinite(state.f)
+        self.converged = np.zeros(len(Z), dtype=bool)
+
+    def iterate(self, batch: _Batch, ftol: float) -> None:
+        """One Levenberg-Marquardt iteration of the problems still running."""
+        idx = np.flatnonzero(self.active)
+        cur = self.state.take(idx)
+        lam, nu = self.lam[idx], self.nu[idx]
+        Zt, pred = _step(batch, self.Z[idx], cur, self.D[idx], lam)
+        trial, Dt = batch.derivatives(Zt, idx)
         red = cur.f - trial.f
         ok = (red > 0) & (pred > 0)
-        moved = np.max(np.abs(Zt - Z[idx]), axis=1)
-        Z[idx[ok]] = Zt[ok]
-        state.put(idx, trial, ok)
-        if _UPDATE_D:
-            D[idx[ok]] = Dt[ok]
+        moved = np.max(np.abs(Zt - self.Z[idx]), axis=1)
+        self.Z[idx[ok]] = Zt[ok]
+        self.D[idx[ok]] = Dt[ok]
+        self.state.put(idx, trial, ok)
         gain = np.where(ok, red / np.where(pred > 0, pred, 1.0), 0.0)
-        lam[idx] = np.where(
-            ok, lam[idx] * np.maximum(1 / 3, 1 - (2 * gain - 1) ** 3), lam[idx] * nu[idx]
-        )
-        nu[idx] = np.where(ok, 2.0, nu[idx] * 2.0)
-        tol = ftol * cur.f + floor[idx]
+        self.lam[idx] = np.where(ok, lam * np.maximum(1 / 3, 1 - (2 * gain - 1) ** 3), lam * nu)
+        self.nu[idx] = np.where(ok, 2.0, nu * 2.0)
+        tol = ftol * cur.f + self.floor[idx]
         done = (np.abs(red) <= tol) & (pred <= tol)
         done |= moved <= 1e-14 * (1 + np.max(np.abs(Zt), axis=1))
-        done |= lam[idx] > 1e30
-        converged[idx[done]] = True
-        active[idx[done]] = False
-    return Solution(z=Z, f=state.f.copy(), converged=converged, n_iter=it)
+        done |= self.lam[idx] > 1e30
+        self.converged[idx[done]] = True
+        self.active[idx[done]] = False

@@ -13,9 +13,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..laws import ScalingLaw, get_law
+from ..exceptions import BaselineError
+from ..laws import ScalingLaw
+from ..records.io import load_json
+from . import _schema
+from .identifiability import Identifiability
 from .problem import FitProblem
 from .provenance import Provenance
+from .scatter import Scatter
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import FitResult
@@ -43,38 +48,77 @@ def dump(result: FitResult, *, include_data: bool) -> dict[str, Any]:
         "problem": None if result.problem is None else _problem(result.problem, include_data),
         "provenance": None if result.provenance is None else result.provenance.to_dict(),
         "meta": _plain(dict(result.meta)),
+        "cov_method": result.cov_method,
+        "cov_dof": result.cov_dof,
+        "scatter": None if result.scatter is None else result.scatter.to_dict(),
+        "identifiability": (
+            None if result.identifiability is None else result.identifiability.to_dict()
+        ),
+        "draws_method": result.draws_method,
     }
 
 
-def load(d: Any) -> dict[str, Any]:
-    """Keyword arguments of ``FitResult`` from a payload of format 1 or 2."""
-    fmt = str(d.get("format", "")) if isinstance(d, dict) else ""
-    if not fmt.startswith("powerlaw_lm.FitResult/"):
-        raise ValueError(
-            "this JSON is not a powerlaw_lm FitResult (no 'format' field of "
-            f"{FORMAT!r}); write it with FitResult.to_json()."
+def loads(text: Any, where: str = "FitResult.from_json") -> dict[str, Any]:
+    """Keyword arguments of ``FitResult`` from JSON text of format 1 or 2, all checked.
+
+    The nesting is bounded, the fields typed and bounded (:mod:`._schema`), the law's
+    options checked before it is built and the shapes checked against it, before any
+    array is made; every refusal is a :class:`~powerlaw_lm.exceptions.BaselineError`.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BaselineError(f"{where}: the bytes are not UTF-8 text ({exc}).") from None
+    if not isinstance(text, str):
+        raise BaselineError(
+            f"{where}: takes the text of a JSON file (str), not {type(text).__name__}; for a "
+            "file, pass Path(path).read_text() or use powerlaw_lm.testing.load_reference(path)."
         )
-    law = get_law(d["law"], **{k: v for k, v in d.get("law_options", [])})
-    theta = np.asarray(d["theta"], dtype=float)
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark, as some editors write
+    return load(load_json(text, f"{where}: the text", error=BaselineError), where)
+
+
+def load(d: Any, where: str = "FitResult.from_json") -> dict[str, Any]:
+    """Keyword arguments of ``FitResult`` from a parsed payload of format 1 or 2."""
+    model = _schema.validated(d, where)
+    law = _schema.law_of(model.law, model.law_options, where)
+    _schema.check_against_law(model, law, where)
+    theta = np.asarray(model.theta, dtype=float)
     common = {
         "law": law,
         "theta": theta,
-        "cov_theta": _array(d.get("cov_theta")),
-        "draws": _array(d.get("draws")),
-        "objective": math.nan if d.get("objective") is None else float(d["objective"]),
-        "converged": bool(d.get("converged", True)),
-        "n_obs": int(d.get("n_obs", 0)),
-        "residuals": np.asarray(d.get("residuals") or [], dtype=float),
-        "meta": dict(d.get("meta") or {}),
+        "cov_theta": _array(model.cov_theta),
+        "draws": _array(model.draws),
+        "objective": math.nan if model.objective is None else model.objective,
+        "converged": model.converged,
+        "n_obs": model.n_obs,
+        "residuals": np.asarray(model.residuals or [], dtype=float),
+        "meta": dict(model.meta),
     }
-    if fmt == "powerlaw_lm.FitResult/1":
-        return {**common, **_load_v1(law, d, theta)}
-    problem, provenance = d.get("problem"), d.get("provenance")
+    if isinstance(model, _schema.FileV1):
+        return {**common, **_load_v1(law, model, theta)}
+    problem, provenance = model.problem, model.provenance
     return {
         **common,
         "problem": None if problem is None else _load_problem(law, problem),
-        "provenance": None if provenance is None else Provenance.from_dict(provenance),
+        "provenance": None if provenance is None else Provenance.from_dict(provenance.model_dump()),
+        "cov_method": model.cov_method,
+        "cov_dof": model.cov_dof,
+        "scatter": _part(Scatter, model.scatter, "scatter", where),
+        "identifiability": _part(Identifiability, model.identifiability, "identifiability", where),
+        "draws_method": model.draws_method,
     }
+
+
+def _part(kind: Any, fields: dict[str, Any] | None, name: str, where: str) -> Any:
+    """``kind.from_dict(fields)``, with a clear error for fields it cannot use."""
+    if fields is None:
+        return None
+    try:
+        return kind.from_dict(fields)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BaselineError(f"{where}: field {name!r} is not valid ({exc!r}).") from None
 
 
 def _problem(p: FitProblem, include_data: bool) -> dict[str, Any]:
@@ -99,59 +143,56 @@ def _problem(p: FitProblem, include_data: bool) -> dict[str, Any]:
     }
 
 
-def _load_problem(law: ScalingLaw, d: Mapping[str, Any]) -> FitProblem:
-    data = d.get("data") or {}
-    X = data.get("X")
-    groups = data.get("groups")
+def _load_problem(law: ScalingLaw, d: _schema.Problem) -> FitProblem:
+    data = d.data
     return FitProblem(
         law,
-        X=None if X is None else {k: np.asarray(v, dtype=float) for k, v in X.items()},
-        logy=_array(data.get("logy")),
-        weights=_array(data.get("weights")),
-        groups=None if groups is None else np.asarray(groups, dtype=np.int64),
-        loss=d.get("loss", "huber"),
-        delta=float(d.get("delta", 1e-3)),
-        tau=float(d.get("tau", 0.1)),
-        free=tuple(int(i) for i in d["free"]),
-        base=_array(d.get("base")),
-        bounds=tuple((float(a), float(b)) for a, b in d["bounds"]),
-        ties=tuple((int(i), str(e)) for i, e in d.get("ties", [])),
-        data_ranges={k: (float(v[0]), float(v[1])) for k, v in d.get("data_ranges", {}).items()},
+        X=None if data is None else {k: np.asarray(v, dtype=float) for k, v in data.X.items()},
+        logy=None if data is None else _array(data.logy),
+        weights=None if data is None else _array(data.weights),
+        groups=None if data is None or data.groups is None else np.asarray(data.groups, np.int64),
+        loss=d.loss,
+        delta=d.delta,
+        tau=d.tau,
+        free=tuple(d.free),
+        base=_array(d.base),
+        bounds=None if d.bounds is None else tuple(d.bounds),
+        ties=tuple(d.ties),
+        data_ranges=dict(d.data_ranges),
     )
 
 
-def _load_v1(law: ScalingLaw, d: Mapping[str, Any], theta: FloatArray) -> dict[str, Any]:
+def _load_v1(law: ScalingLaw, d: _schema.FileV1, theta: FloatArray) -> dict[str, Any]:
     """Problem and provenance from the flat fields of format 1."""
-    vary = [bool(v) for v in d.get("vary") or [True] * law.n_params]
-    data = d.get("data") or {}
-    meta = d.get("meta") or {}
-    ranges = d.get("data_ranges") or {}
+    vary = d.vary or [True] * law.n_params
+    data = d.data or {}
+    meta = d.meta
     problem = None
-    if int(d.get("n_obs", 0)) or not all(vary) or data or ranges:
+    if d.n_obs or not all(vary) or data or d.data_ranges:
         problem = FitProblem(
             law,
             X={v: np.asarray(data[v], dtype=float) for v in law.variables} if data else None,
             logy=_array(data.get("logy")),
             weights=_array(data.get("weights")),
-            loss=d.get("loss", "huber"),
-            delta=float(d.get("delta", 1e-3)),
+            loss=d.loss,
+            delta=d.delta,
             tau=float(meta.get("tau") or 0.1),
             free=tuple(i for i, v in enumerate(vary) if v),
             base=np.where(vary, 0.0, theta),
-            bounds=None if d.get("bounds") is None else tuple(map(tuple, d["bounds"])),
-            data_ranges={k: (float(v[0]), float(v[1])) for k, v in ranges.items()},
+            bounds=None if d.bounds is None else tuple(d.bounds),
+            data_ranges=dict(d.data_ranges or {}),
         )
-    fields = ("key", "citation", "notes", "units", "valid_range", "stderr_published")
     provenance = None
-    if any(d.get(f) for f in fields) or meta.get("ci95_bootstrap"):
+    given = (d.key, d.citation, d.notes, d.units, d.valid_range, d.stderr_published)
+    if any(given) or meta.get("ci95_bootstrap"):
         provenance = Provenance.from_dict(
             {
-                "key": d.get("key", ""),
-                "source": d.get("citation", ""),
-                "notes": d.get("notes", ""),
-                "units": d.get("units"),
-                "valid_range": d.get("valid_range"),
-                "stderr": d.get("stderr_published"),
+                "key": d.key,
+                "source": d.citation,
+                "notes": d.notes,
+                "units": d.units,
+                "valid_range": d.valid_range,
+                "stderr": d.stderr_published,
                 "intervals": meta.get("ci95_bootstrap"),
             }
         )

@@ -39,6 +39,8 @@ _SUBSAMPLE_ROWS = 20_000
 # Rows used to generate variable-projection starts, and to rank the start grid.
 _VARPRO_ROWS = 2_000
 _GRID_ROWS = 4_000
+# Iterations of the engine at most, for a search's candidates and for restarted refits.
+_MAX_ITER = 300
 
 
 @dataclass(frozen=True)
@@ -355,22 +357,24 @@ def minimize(
     callback : callable, optional
         Called with the number of candidates once they are refined.
     """
-    law = obj.law
     search = _rows(obj, _SUBSAMPLE_ROWS, seed)
-    T = _candidates(search, par, starts, varpro, n_refine, seed)
+    T, n_scored = _candidates(search, par, starts, varpro, n_refine, seed)
     if len(T) == 0:
         raise FloatingPointError(
             "every start of the grid gives a non-finite prediction; check the data's units "
             "or pass `starts=` with values near the expected parameters."
         )
-    sol = _engine.solve(search, par, par.reduce(T))
+    sol = _engine.solve(search, par, par.reduce(T), max_iter=_MAX_ITER)
     if callback is not None:
         callback(len(T))
     order = np.argsort(sol.f, kind="stable")
     z, fz, ok = sol.z[order[0]], float(sol.f[order[0]]), bool(sol.converged[order[0]])
     if search is not obj:
-        full = _engine.solve(obj, par, z[None, :])
+        full = _engine.solve(obj, par, z[None, :], max_iter=_MAX_ITER)
         z, fz, ok = full.z[0], float(full.f[0]), bool(full.converged[0])
+    with np.errstate(all="ignore"):
+        # The objective as everything else evaluates it (the engine sums in another order).
+        fz = obj.value_grad(par.full(z))[0]
     message = (
         "converged: the relative decrease and the predicted decrease are below 1e-13"
         if ok
@@ -381,11 +385,88 @@ def minimize(
         objective=fz,
         converged=ok,
         message=message,
-        n_starts=len(T) if starts is None else max(len(T), len(starts)),
+        n_starts=n_scored,
         n_refined=len(T),
         candidates=np.atleast_2d(par.full(sol.z[order])),
         candidate_objectives=sol.f[order],
     )
+
+
+def refit_weighted(
+    obj: Objective,
+    par: Parametrisation,
+    z0: FloatArray,
+    weights: FloatArray,
+    *,
+    ftol: float = 1e-12,
+    patience: int = 60,
+) -> tuple[FloatArray, FloatArray]:
+    """Refit one problem under ``K`` row weightings at once, warm-started at `z0`.
+
+    The weightings (bootstrap resamples, folds) are refined together from `z0`. Those
+    not converged after `patience` iterations (a resample whose optimum lies in another
+    basin, or runs a scale off to zero) restart, together, both from where they got to
+    and from the best point of their own variable-projection grid, and keep the better.
+
+    Parameters
+    ----------
+    obj, par
+        The objective and parametrisation.
+    z0 : ndarray of shape (q,)
+        The warm start (free parameters).
+    weights : ndarray of shape (K, n)
+        Row weights of each refit.
+    ftol : float, default=1e-12
+        Relative decrease at which a refit stops.
+    patience : int, default=60
+        Iterations before the restarts.
+
+    Returns
+    -------
+    z : ndarray of shape (K, q)
+        The free parameters reached.
+    f : ndarray of shape (K,)
+        The objective there (``inf`` where no finite point was found).
+    """
+    K = len(weights)
+    sol = _engine.solve(
+        obj, par, np.repeat(z0[None, :], K, axis=0), weights=weights, ftol=ftol,
+        damping=1e-4, max_iter=patience,
+    )  # fmt: skip
+    z, f = sol.z, sol.f.copy()
+    slow = np.flatnonzero(~sol.converged)
+    if slow.size == 0:
+        return z, f
+    starts = [z[slow], _projection_best(obj, par, weights[slow], z[slow])]
+    again = _engine.solve(
+        obj, par, np.concatenate(starts), weights=np.concatenate([weights[slow]] * 2),
+        ftol=ftol, max_iter=_MAX_ITER,
+    )  # fmt: skip
+    fz = again.f.reshape(2, -1)
+    pick = np.argmin(fz, axis=0)
+    z[slow] = again.z.reshape(2, len(slow), -1)[pick, np.arange(len(slow))]
+    f[slow] = fz[pick, np.arange(len(slow))]
+    return z, f
+
+
+def _projection_best(
+    obj: Objective, par: Parametrisation, weights: FloatArray, fallback: FloatArray
+) -> FloatArray:
+    """The best variable-projection grid point of each weighting (free parameters).
+
+    Rows where projection does not apply, or finds no finite point, keep `fallback`.
+    """
+    out = fallback.copy()
+    per = max(1, _CHUNK_ELEMENTS // max(1, 200 * obj.logy.size * 4))
+    for i in range(0, len(weights), per):
+        T, f, _ = _starts.projection_starts(obj, par, weights=weights[i : i + per])
+        if T.shape[1] == 0:
+            return out
+        best = np.argmin(f, axis=1)
+        ok = np.isfinite(f[np.arange(len(f)), best])
+        rows = np.arange(i, i + len(f))[ok]
+        out[rows] = par.reduce(T[np.arange(len(f)), best][ok])
+    return out
 
 
 def _rows(obj: Objective, size: int, seed: int) -> Objective:
@@ -404,21 +485,21 @@ def _candidates(
     varpro: bool,
     n_refine: int | None,
     seed: int,
-) -> FloatArray:
-    """The starts that :func:`minimize` refines, as full parameter vectors.
+) -> tuple[FloatArray, int]:
+    """The starts that :func:`minimize` refines, and how many points were scored for them.
 
-    The best basins of variable projection, and the best distinct rows of `starts` (of
-    the law's grid when there is neither projection nor `starts`).
+    The starts are full parameter vectors: the best basins of variable projection, and
+    the best distinct rows of `starts` (of the law's grid when there is neither projection
+    nor `starts`).
     """
     picks = []
-    projected = False
+    n_scored = 0
     if varpro:
         # Starts only need to land in the right basin: a few thousand rows suffice.
         small = _rows(search, _VARPRO_ROWS, seed + 1)
-        Tp, fp, shape = _starts.projection_starts(small, par)
-        if Tp.shape[1]:
-            projected = True
-            picks.append(Tp[0, _starts.local_minima(fp[0], shape, n_refine or 3)])
+        chosen, n_scored = _starts.projection_candidates(small, par, n_refine or 3)
+        picks.append(chosen)
+    projected = bool(picks and len(picks[0]))
     grid = starts
     if not projected and (grid is None or len(grid) == 0):
         grid = search.law.start_grid()
@@ -431,5 +512,7 @@ def _candidates(
         if np.sum(np.isfinite(f)) < k:
             f = scorer.values(full_grid)
         picks.append(_starts.distinct_best(full_grid, f, k))
+        n_scored += len(full_grid)
     picks = [p for p in picks if len(p)]
-    return np.concatenate(picks) if picks else np.empty((0, search.law.n_params))
+    T = np.concatenate(picks) if picks else np.empty((0, search.law.n_params))
+    return T, n_scored

@@ -40,13 +40,16 @@ def _solve_small(G: FloatArray, b: FloatArray) -> FloatArray:
     if m == 2:
         a, c, d = G[:, 0, 0], G[:, 0, 1], G[:, 1, 1]
         det = a * d - c * c
-        return np.stack([d * b[:, 0] - c * b[:, 1], a * b[:, 1] - c * b[:, 0]], axis=1) / det[:, None]
+        return (
+            np.stack([d * b[:, 0] - c * b[:, 1], a * b[:, 1] - c * b[:, 0]], axis=1) / det[:, None]
+        )
     if m == 3:
         cof = np.cross(G[:, 1], G[:, 2]), np.cross(G[:, 2], G[:, 0]), np.cross(G[:, 0], G[:, 1])
         det = np.einsum("ki,ki->k", G[:, 0], cof[0])
         inv = np.stack(cof, axis=1)  # rows of the adjugate of a symmetric matrix
-        return np.einsum("kij,kj->ki", inv, b) / det[:, None]
-    return np.linalg.solve(G, b[:, :, None])[:, :, 0]
+        out: FloatArray = np.einsum("kij,kj->ki", inv, b) / det[:, None]
+        return out
+    return np.asarray(np.linalg.solve(G, b[:, :, None])[:, :, 0], dtype=np.float64)
 
 
 def nnls_normal(G: FloatArray, b: FloatArray) -> FloatArray:
@@ -79,7 +82,7 @@ def nnls_normal(G: FloatArray, b: FloatArray) -> FloatArray:
             better = np.all(cs > 0, axis=1) & np.isfinite(value) & (value < best)
             best[better] = value[better]
             out[better] = 0.0
-            out[np.ix_(np.flatnonzero(better), cols)] = cs[better]
+            out[np.ix_(np.flatnonzero(better), np.array(cols))] = cs[better]
     return out / s
 
 
@@ -103,8 +106,10 @@ def _nonlinear_axes(
 def _grid(
     obj: Objective, par: Parametrisation, max_grid: int
 ) -> tuple[FloatArray, tuple[int, ...]] | None:
-    """The grid of nonlinear parameters (G, len(nonlinear)) and its shape; None when
-    projection does not apply (no linear structure, ties, a fixed or too many coefficients).
+    """The grid of the nonlinear parameters, shape (G, len(nonlinear)), and its shape.
+
+    None when projection does not apply: no linear structure, ties, a fixed coefficient,
+    or more coefficients than :func:`nnls_normal` takes.
     """
     law = obj.law
     lin = law.linear
@@ -120,25 +125,43 @@ def _grid(
     return phi, tuple(len(a) for a in axes)
 
 
+def _normal_equations(A: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Weighted normal equations of every grid point and weighting: (K, G, m, m), (K, G, m).
+
+    `A` (G, m, n) is shared; `w` holds the row weights, (K, n) or (K, G, n).
+    """
+    K, (G, m, n) = len(w), A.shape
+    if K == 1:
+        Aw = A * w.reshape(-1, 1, n)
+        return np.matmul(Aw, A.transpose(0, 2, 1))[None], Aw.sum(axis=2)[None]
+    pairs = [(j, k) for j in range(m) for k in range(j, m)]
+    AA = np.stack([A[:, j] * A[:, k] for j, k in pairs], axis=1)  # (G, pairs, n)
+    spec = "kn" if w.ndim == 2 else "kgn"
+    b = np.einsum(f"gmn,{spec}->kgm", A, w)
+    prods = np.einsum(f"gpn,{spec}->kgp", AA, w)
+    Gm = np.empty((K, G, m, m))
+    for p, (j, k) in enumerate(pairs):
+        Gm[:, :, j, k] = Gm[:, :, k, j] = prods[:, :, p]
+    return Gm, b
+
+
 def _coefficients(
-    obj: Objective, A: FloatArray, weights: FloatArray, passes: int = 1
+    obj: Objective, A: FloatArray, weights: FloatArray, passes: int = 0
 ) -> tuple[FloatArray, FloatArray]:
     """Non-negative coefficients at each grid point for each weighting, shape (K, G, m).
 
     `A` (G, m, n) holds the basis divided by the target; `weights` (K, n) the row weights.
-    A first solve on squared relative residuals ``B c / L - 1``, then `passes`
-    reweightings by Huber's ``psi(r) / r`` of the log residuals, so that the coefficients
-    suit the robust loss. Also returns the log predictions minus the log target (K, G, n).
+    The coefficients minimise the squared relative residuals ``B c / L - 1``, then, for
+    each of `passes`, the same reweighted by Huber's ``psi(r) / r`` of the log residuals.
+    Also returns the log predictions minus the log target, shape (K, G, n).
     """
-    K, (G, m, _) = len(weights), A.shape
-    At = A.transpose(0, 2, 1)[None]
-    w = weights[:, None, :]
+    K, (G, m, n) = len(weights), A.shape
     coef = np.zeros((K, G, m))
-    r = np.zeros((K, G, A.shape[2]))
+    r = np.zeros((K, G, n))
+    w: FloatArray = weights
     for it in range(passes + 1):
-        Aw = A[None] * w[:, :, None, :]
-        coef = nnls_normal(np.matmul(Aw, At).reshape(-1, m, m), Aw.sum(axis=3).reshape(-1, m))
-        coef = coef.reshape(K, G, m)
+        Gm, b = _normal_equations(A, w)
+        coef = nnls_normal(Gm.reshape(-1, m, m), b.reshape(-1, m)).reshape(K, G, m)
         with np.errstate(all="ignore"):
             r = np.log(np.einsum("kgm,gmn->kgn", coef, A))
         if it == passes or obj.loss == "squared":
@@ -208,6 +231,22 @@ def _clip_fixed(T: FloatArray, par: Parametrisation) -> FloatArray:
     lo = np.array([b[0] for b in par.bounds_full])
     hi = np.array([b[1] for b in par.bounds_full])
     return np.clip(T, lo, hi)
+
+
+def projection_candidates(obj: Objective, par: Parametrisation, k: int) -> tuple[FloatArray, int]:
+    """Starts from variable projection (full parameter vectors), and the grid's size.
+
+    The bottoms of the `k` best basins of the grid, and two more of its best points (on a
+    rugged objective the refinement from a neighbour can end in a lower optimum); empty
+    when projection does not apply.
+    """
+    T, f, shape = projection_starts(obj, par)
+    if T.shape[1] == 0:
+        return np.empty((0, obj.law.n_params)), 0
+    basins = local_minima(f[0], shape, k)
+    best = np.argsort(f[0], kind="stable")[: len(basins) + 2]
+    rows = np.array(list(dict.fromkeys([*basins.tolist(), *best.tolist()]))[: len(basins) + 2])
+    return T[0, rows[np.isfinite(f[0, rows])]], T.shape[1]
 
 
 def local_minima(f: FloatArray, shape: tuple[int, ...], k: int) -> NDArray[np.intp]:

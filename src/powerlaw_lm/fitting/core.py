@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -33,9 +34,12 @@ from .._checks import (
 from ..exceptions import FitWarning
 from ..laws import ScalingLaw, get_law
 from ..records.convert import as_table
+from . import _arguments
 from . import _optimize as _optimize
-from .problem import FitProblem, LossName, build_problem
+from .identifiability import diagnose
+from .problem import FitProblem, LossName, build_problem, runs_with_several_rows
 from .results import FitResult
+from .scatter import estimate_scatter
 
 if TYPE_CHECKING:  # pragma: no cover
     import lmfit
@@ -60,7 +64,7 @@ def fit(
     starts: Literal["auto", "grid"] | ArrayLike = "auto",
     params: lmfit.Parameters | None = None,
     bootstrap: int = 0,
-    groups: str | ArrayLike | None = None,
+    groups: str | ArrayLike | None = "auto",
     seed: int | None = 0,
     n_jobs: int = 1,
     progress: bool | None = None,
@@ -76,10 +80,8 @@ def fit(
     loss : {"huber", "squared", "asymmetric"}, default="huber"
         Loss of the log-space residual, summed over points. ``asymmetric`` weights
         under-predictions `tau` and over-predictions ``1 - tau``: the lower envelope.
-    delta : float, default=1e-3
-        Huber's delta (Hoffmann et al. 2022, App. D.2).
-    tau : float, default=0.1
-        Asymmetry of ``loss="asymmetric"``.
+    delta, tau : float, default=1e-3 and 0.1
+        Huber's delta (Hoffmann et al. 2022, App. D.2); the asymmetry of the asymmetric loss.
     weights : array-like of shape (n_rows,) or str, optional
         Per-row weights, or the name of a column holding them.
     starts : {"auto", "grid"} or array-like of shape (k, p), default="auto"
@@ -90,24 +92,35 @@ def fit(
         by the law's parameter names and in natural units.
     bootstrap : int, default=0
         Number of bootstrap resamples (refits warm-started from the optimum).
-    groups : str or array-like, optional
-        Resample whole groups instead of points: ``"run"`` resamples whole learning curves.
-    seed : int, default=0
-        Seed of the bootstrap; the same seed gives the same draws whatever `n_jobs`.
-    n_jobs : int, default=1
-        Processes for the bootstrap (joblib); -1 for all cores.
-    progress : bool, optional
-        Progress bar on stderr during the bootstrap; ``None`` shows it only on a terminal.
+    groups : str, array-like or None, default="auto"
+        The independent units (a column, or a label per row): the covariance is clustered
+        and the bootstrap resamples by group. ``"auto"``: by run when a run has several
+        rows (learning curves); None: every row (warns then). See ``FitResult.cov_method``.
+    seed, n_jobs, progress : int, int, bool or None
+        Seed of the bootstrap (default 0; the same draws whatever `n_jobs`), its processes
+        (default 1; -1 for all cores), a progress bar on stderr (None: on a terminal only).
 
     Raises
     ------
+    ArgumentError
+        Naming the option: a `law` that is not a name, a ScalingLaw or an lmfit.Model;
+        `delta` or `tau` out of range; `bootstrap` neither 0 nor at least 2 (a bool is not a
+        count); `seed` not a non-negative integer; `n_jobs` not a non-zero integer;
+        `starts` not of shape (k, p); `weights` not finite, negative, all zero or not one
+        per row; `groups` not one label per row.
+    UnknownNameError
+        For an unknown law (the message lists the registered ones), `loss` or `starts`.
+    RunTableError
+        For `data` that is not a valid table of runs or lacks the law's columns.
     DegenerateDataError
         When the data cannot identify the law (too few points, a constant loss, ...).
+    All are :class:`~powerlaw_lm.exceptions.PowerlawLMError` and ``ValueError``.
 
     Warns
     -----
     FitWarning
-        When a parameter ends on a bound or runs off, or the data leave a direction open.
+        Once when the data do not identify parameters (:mod:`.identifiability`); when the
+        rows of one run are treated as independent.
 
     Examples
     --------
@@ -118,14 +131,23 @@ def fit(
     {'A': 400.0, 'B': 410.0, 'E': 1.7, 'alpha': 0.34, 'beta': 0.28}
     """
     t0 = time.perf_counter()
+    _arguments.check_options(
+        law, tau=tau, bootstrap=bootstrap, seed=seed, n_jobs=n_jobs, starts=starts
+    )
     bootstrap = _check_options(loss, delta, tau, bootstrap, starts)
+    table = as_table(data)
+    law = get_law(law)
+    if law.prepare is not None:  # columns the law derives from the table (schedule areas)
+        table = as_table(law.prepare(table))
+    _arguments.check_rows(table, weights=weights, groups=groups)
     problem, extra_start = build_problem(
-        as_table(data), get_law(law), loss=loss, delta=delta, tau=tau, weights=weights,
-        params=params, groups=groups,
+        table, law, loss=loss, delta=delta, tau=tau, weights=weights, params=params,
+        groups=groups,
     )  # fmt: skip
     grid, varpro = _start_grid(problem.law, starts, extra_start)
-    result, weak = _optimum(problem, grid, varpro=varpro, seed=seed or 0)
-    _warn_if_doubtful(result, weak)
+    result = _optimum(problem, grid, varpro=varpro, seed=seed or 0)
+    _warn_about_covariance(result, runs_with_several_rows(table) if groups is None else 0)
+    _warn_if_unidentified(result)
     if bootstrap:
         result = _with_bootstrap(result, bootstrap, groups, seed, n_jobs, progress)
     return result.with_meta(seconds=time.perf_counter() - t0)
@@ -162,14 +184,18 @@ def _start_grid(
     return (grid if extra is None else np.vstack([grid, extra])), varpro
 
 
-def _optimum(
-    problem: FitProblem, grid: FloatArray, *, varpro: bool, seed: int
-) -> tuple[FitResult, list[str]]:
-    """The global search from `grid`; the result and the parameters the data leave weak."""
+def _optimum(problem: FitProblem, grid: FloatArray, *, varpro: bool, seed: int) -> FitResult:
+    """The global search from `grid`, its covariance, scatter and identifiability."""
     obj, par = problem.objective(), problem.parametrisation()
     with _optimize.single_threaded_blas():
         search = _optimize.minimize(obj, par, starts=grid, varpro=varpro, seed=seed)
-        cov, weak = problem.covariance(search.theta)
+        cov, wald = problem.covariance(search.theta)
+    residuals = problem.residuals(search.theta)
+    assert problem.X is not None
+    scatter = estimate_scatter(
+        residuals, units=problem.units(), weights=problem.weights, X=problem.X,
+        n_params=len(par.free),
+    )  # fmt: skip
     result = FitResult(
         law=problem.law,
         theta=search.theta,
@@ -177,44 +203,60 @@ def _optimum(
         objective=search.objective,
         converged=search.converged,
         n_obs=problem.n_obs,
-        residuals=problem.residuals(search.theta),
+        residuals=residuals,
         problem=problem,
         meta={
             "n_starts": search.n_starts,
             "n_refined": search.n_refined,
             "optimizer_message": search.message,
         },
+        cov_method="" if wald is None else wald.kind,
+        cov_dof=None if wald is None else wald.dof,
+        scatter=scatter,
     )
-    return result, weak
+    diagnosis = diagnose(
+        result.law, result.theta, vary=result.vary, bounds=result.bounds, cov=cov,
+        dof=result.cov_dof, weak=problem.weak_names(wald), runaway=_runaway(result),
+        at_bound=result.at_bound,
+    )  # fmt: skip
+    return replace(result, identifiability=diagnosis)
 
 
-def _warn_if_doubtful(result: FitResult, weak: list[str]) -> None:
-    """Warn (FitWarning) about parameters on a bound, run off, or not identified."""
-    name = result.law.name
-    if result.at_bound:
+def _warn_about_covariance(result: FitResult, forced: int) -> None:
+    """Warn when rows of one run are treated as independent points.
+
+    `forced` counts the runs with several rows when the caller passed ``groups=None``.
+    """
+    problem = result.problem
+    assert problem is not None
+    name, n = result.law.name, problem.n_obs
+    if forced:
         _warn(
-            f"{name}: parameter(s) {', '.join(result.at_bound)} ended on a bound; the "
-            "optimum may lie outside the allowed range, and their errors are unreliable."
+            f"{name}: {forced} runs have several rows, but groups=None treats all {n} rows "
+            "as independent: the rows of one run are correlated, so the covariance, the "
+            "bootstrap and the intervals come out too narrow. Leave `groups` at its default "
+            "('auto': clustered by run) unless the rows really are independent."
         )
-    runaway = _runaway(result)
-    if runaway:
+    elif problem.clustered and result.cov_method == "points":
+        scatter = result.scatter
+        runs = "too few" if scatter is None else str(scatter.n_runs)
         _warn(
-            f"{name}: parameter(s) "
-            + ", ".join(f"{n} = {result.params[n]:.3g}" for n in runaway)
-            + " ran off to zero or infinity: the data do not support that term of the law. "
-            "Add runs over a wider range, fix the parameter with `params=`, or use a "
-            "simpler law."
+            f"{name}: {runs} runs cannot give a covariance clustered by run for "
+            f"{sum(result.vary)} free parameters, so it treats the {n} rows as independent "
+            "and is too narrow (and prediction intervals of new runs are unbounded). Add "
+            "runs, fix parameters with `params=`, or resample whole runs with `bootstrap=`."
         )
-    if weak:
-        _warn(
-            f"{name}: the data do not identify a direction involving {', '.join(weak)}; "
-            "their standard errors are unreliable. Add runs that vary these effects, or fix "
-            "one with `params=`."
-        )
+
+
+def _warn_if_unidentified(result: FitResult) -> None:
+    """One FitWarning naming the parameters the data do not identify, and the remedies."""
+    diagnosis = result.identifiability
+    if diagnosis is not None and not diagnosis.ok:
+        _warn(diagnosis.message(result.law.name))
 
 
 def _warn(message: str) -> None:
-    # stacklevel 4: the user's call of fit() -> _warn_if_doubtful -> _warn -> warn.
+    # stacklevel 4: the user's call of fit() -> _warn_about_* -> _warn -> warn.
     warnings.warn(message, FitWarning, stacklevel=4)
 
 
@@ -243,9 +285,7 @@ def _with_bootstrap(
     n_jobs: int,
     progress: bool | None,
 ) -> FitResult:
-    """`result` with `n` bootstrap draws, preconditioned by its standard errors."""
-    from dataclasses import replace
-
+    """`result` with `n` bootstrap draws (of whole groups when the problem has groups)."""
     from .uncertainty import bootstrap_draws
 
     problem = result.problem
@@ -260,6 +300,9 @@ def _with_bootstrap(
         problem.objective(), par, result.theta, n=n, groups=problem.groups, seed=seed,
         n_jobs=n_jobs, progress=progress, scale=scale,
     )  # fmt: skip
-    label = None if groups is None else (groups if isinstance(groups, str) else "array")
+    label = None
+    if problem.groups is not None:
+        named = isinstance(groups, str)
+        label = ("run" if groups == "auto" else groups) if named else "array"
     meta = {**result.meta, "bootstrap": n, "groups": label, "seed": seed}
-    return replace(result, draws=draws, meta=meta)
+    return replace(result, draws=draws, draws_method="bootstrap", meta=meta)

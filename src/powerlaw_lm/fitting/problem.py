@@ -23,14 +23,20 @@ from numpy.typing import ArrayLike, NDArray
 from ..exceptions import DegenerateDataError
 from ..laws import Param, ScalingLaw
 from . import _optimize as _optimize
-from .covariance import wald_covariance
+from .covariance import WaldCovariance, wald_covariance
 
 if TYPE_CHECKING:  # pragma: no cover
     import lmfit
 
     from ..records.table import RunTable
 
-__all__ = ["FitProblem", "LossName", "build_problem", "require_data"]
+__all__ = [
+    "FitProblem",
+    "LossName",
+    "build_problem",
+    "require_data",
+    "runs_with_several_rows",
+]
 
 FloatArray = NDArray[np.float64]
 LossName = Literal["huber", "squared", "asymmetric"]
@@ -53,7 +59,8 @@ class FitProblem:
     weights : ndarray of shape (n,), optional
         Weight of each row in the objective.
     groups : ndarray of int of shape (n,), optional
-        Group code of each row; a grouped bootstrap resamples whole groups.
+        Group code of each row (the runs of a table of learning curves): a grouped
+        bootstrap resamples whole groups, and the covariance is clustered by group.
     loss : {"huber", "squared", "asymmetric"}, default="huber"
         The loss of the log-space residual.
     delta : float, default=1e-3
@@ -170,12 +177,29 @@ class FitProblem:
         obj = self.objective()
         return np.asarray(self.law.log_predict(obj.X, theta) - obj.logy, dtype=float)
 
-    def covariance(self, theta: FloatArray) -> tuple[FloatArray | None, list[str]]:
-        """Wald covariance of `theta` and the parameters in unidentified directions.
+    @property
+    def clustered(self) -> bool:
+        """Whether the rows come in groups of several (the rows of one run are correlated)."""
+        if self.groups is None or self.groups.size == 0:
+            return False
+        return bool(np.bincount(self.groups).max() > 1)
 
-        The covariance is :func:`~powerlaw_lm.fitting.covariance.wald_covariance` on the
-        free parameters, mapped to all of them (zeros for fixed ones; tied ones follow
-        through the Jacobian of the tie). None when the data leave no degrees of freedom.
+    def units(self) -> NDArray[np.int64]:
+        """The independent unit of each row: its group code, or its own index."""
+        if self.clustered:
+            assert self.groups is not None
+            return self.groups
+        return np.arange(self.n_obs, dtype=np.int64)
+
+    def covariance(self, theta: FloatArray) -> tuple[FloatArray | None, WaldCovariance | None]:
+        """Covariance of `theta` (all parameters) and the covariance of the free ones.
+
+        :func:`~powerlaw_lm.fitting.covariance.wald_covariance` on the free parameters,
+        clustered by group when the rows come in groups of several (:attr:`clustered`), of
+        independent points otherwise, or when there are too few groups for the free
+        parameters (the second value then says ``kind="points"``). It is mapped to all
+        parameters (zeros for fixed ones; tied ones follow through the Jacobian of the
+        tie). ``(None, None)`` when the data leave no degrees of freedom.
         """
         obj, par = self.objective(), self.parametrisation()
         z = par.reduce(theta)[0]
@@ -185,11 +209,20 @@ class FitProblem:
             jmap = par.grad_z(z, np.eye(n))  # d theta / d z, shape (p, q)
         else:
             jmap = np.eye(n)[:, list(par.free)]
-        wald = wald_covariance(g @ jmap, lp - obj.logy, obj.weights)
+        args = (g @ jmap, lp - obj.logy, obj.weights)
+        wald = wald_covariance(*args, groups=self.groups) if self.clustered else None
         if wald is None:
-            return None, []
-        names = [self.law.param_names[i] for i in par.free]
-        return jmap @ wald.matrix @ jmap.T, sorted({names[j] for j in wald.weak})
+            wald = wald_covariance(*args)
+        if wald is None:
+            return None, None
+        return jmap @ wald.matrix @ jmap.T, wald
+
+    def weak_names(self, wald: WaldCovariance | None) -> list[str]:
+        """Names of the free parameters in directions `wald` found unidentified."""
+        if wald is None:
+            return []
+        names = [self.law.param_names[i] for i in self.free or ()]
+        return sorted({names[j] for j in wald.weak})
 
 
 _NO_DATA = (
@@ -292,17 +325,58 @@ def _columns(
 
 
 def _group_codes(table: RunTable, groups: str | ArrayLike | None) -> NDArray[np.int64] | None:
-    """Integer group code per row for a grouped bootstrap, or None for points."""
+    """Integer group code per row for a grouped bootstrap and covariance, or None for points.
+
+    ``"auto"``: the runs when any run has several rows, else None.
+    """
     if groups is None:
         return None
+    if isinstance(groups, str) and groups == "auto":
+        if not runs_with_several_rows(table):
+            return None
+        groups = "run"
     labels = np.asarray(table[groups] if isinstance(groups, str) else groups)
     if labels.shape != (len(table),):
         raise ValueError(
             f"`groups` must name a column or give one label per row ({len(table)}); "
             f"got shape {labels.shape}."
         )
-    _, codes = np.unique(labels.astype(str), return_inverse=True)
+    return sorted_codes(labels)
+
+
+def sorted_codes(labels: ArrayLike) -> NDArray[np.int64]:
+    """Integer codes of `labels` (compared as text) in sorted label order, in linear time.
+
+    The same codes as ``np.unique(labels.astype(str), return_inverse=True)[1]``, by a hash
+    table instead of a sort of the rows (a million rows of run ids: 0.05 s instead of 0.7 s).
+
+    Examples
+    --------
+    >>> sorted_codes(["b", "a", "b", "c"])
+    array([1, 0, 1, 2])
+    """
+    import pandas as pd
+
+    text = pd.Series(np.asarray(labels).astype(str).reshape(-1), dtype=object)
+    codes, _ = pd.factorize(text, sort=True)
     return codes.astype(np.int64)
+
+
+def runs_with_several_rows(table: RunTable) -> int:
+    """Number of runs of `table` with more than one row (0 without a ``run`` column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from powerlaw_lm.records import RunTable
+    >>> runs_with_several_rows(RunTable(pd.DataFrame({"run": ["a", "a", "b"],
+    ...                                               "S": [1, 2, 1], "L": [5.0, 4.0, 4.5]})))
+    1
+    """
+    if "run" not in table.columns:
+        return 0
+    counts = np.bincount(sorted_codes(np.asarray(table["run"])))
+    return int(np.count_nonzero(counts > 1))
 
 
 def _check_identifiable(problem: FitProblem) -> None:

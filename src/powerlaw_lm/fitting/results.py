@@ -25,59 +25,28 @@ from ..exceptions import ExtrapolationWarning
 from ..laws import ScalingLaw, get_law
 from . import _json
 from .covariance import wald_interval
+from .identifiability import Identifiability
+from .prediction import KINDS, Prediction, PredictionKind, log_interval
 from .problem import FitProblem, require_data
 from .provenance import Provenance
-from .summary import Summary
+from .scatter import Scatter, estimate_scatter
+from .summary import Summary, summarize
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["FitProblem", "FitResult", "Prediction", "Provenance", "Summary"]
+# FitProblem, Prediction, Provenance and Summary are importable from here too (their old home);
+# they are documented where they are defined, through `powerlaw_lm.fitting`.
+__all__ = ["FitResult"]
 
 FloatArray = NDArray[np.float64]
 CIMethod = Literal["auto", "percentile", "bca", "wald", "profile"]
 _CI_METHODS = ("auto", "percentile", "bca", "wald", "profile")
 
-# A published law is trusted within its fitted range; past this factor we warn.
+# A law is trusted within the range it was fitted on; past this factor (on either side of
+# any variable) a prediction warns. One size step larger (2-5x) is the normal use.
 _EXTRAPOLATION_FACTOR = 10.0
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """A prediction with an interval.
-
-    Attributes
-    ----------
-    value : float or ndarray
-        Point prediction (from the fitted parameters); a float for scalar inputs, else an
-        array of the inputs' broadcast shape, like `lower` and `upper`.
-    lower, upper : float or ndarray
-        Bounds of the interval.
-    level : float
-        Coverage of the interval (e.g. 0.9).
-    method : str
-        ``"bootstrap"`` (quantiles over the bootstrap draws) or ``"delta"`` (delta method
-        on the log prediction, from the covariance).
-
-    Examples
-    --------
-    >>> p = Prediction(2.0, 1.9, 2.1, 0.9, "delta")
-    >>> float(p.upper - p.lower)
-    0.2...
-    """
-
-    value: FloatArray | float
-    lower: FloatArray | float
-    upper: FloatArray | float
-    level: float
-    method: str
-
-    def __repr__(self) -> str:
-        return (
-            f"Prediction(value={self.value}, lower={self.lower}, upper={self.upper}, "
-            f"level={self.level}, method={self.method!r})"
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,6 +83,17 @@ class FitResult:
     meta : mapping, optional
         How the result was made (starts, seconds, bootstrap settings, seed), for people to
         read: no entry changes what the result does.
+    cov_method : {"points", "clustered", ""}, default=""
+        How `cov_theta` was estimated: independent rows, or the cluster-robust sandwich by
+        run (learning curves); empty when not estimated here.
+    cov_dof : float, optional
+        Degrees of freedom of `cov_theta` (independent units minus free parameters).
+    scatter : Scatter, optional
+        The scatter of runs about the law, which prediction intervals of new runs add.
+    identifiability : Identifiability, optional
+        Which parameters the data leave undetermined (see :func:`.identifiability.diagnose`).
+    draws_method : {"bootstrap", "posterior"}, default="bootstrap"
+        What `draws` are.
     """
 
     law: ScalingLaw
@@ -127,6 +107,11 @@ class FitResult:
     problem: FitProblem | None = field(default=None, repr=False, compare=False)
     provenance: Provenance | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    cov_method: str = ""
+    cov_dof: float | None = None
+    scatter: Scatter | None = None
+    identifiability: Identifiability | None = None
+    draws_method: str = "bootstrap"
 
     def __post_init__(self) -> None:
         theta = np.asarray(self.theta, dtype=float).reshape(-1)
@@ -304,6 +289,19 @@ class FitResult:
                 out.append(p.name)
         return tuple(out)
 
+    @property
+    def scatter_estimate(self) -> Scatter | None:
+        """:attr:`scatter`, or else one estimated from the residuals (each row a run).
+
+        None without residuals (a published fit).
+        """
+        if self.scatter is not None:
+            return self.scatter
+        r = np.asarray(self.residuals, dtype=float)
+        if not r.size:
+            return None
+        return estimate_scatter(r, units=None, n_params=sum(self.vary))
+
     # -- intervals -------------------------------------------------------------------
     def ci(
         self, level: float = 0.9, *, method: CIMethod = "auto"
@@ -315,9 +313,13 @@ class FitResult:
         level : float, default=0.9
             Coverage.
         method : {"auto", "percentile", "bca", "wald", "profile"}, default="auto"
-            ``percentile`` and ``bca`` use the bootstrap draws; ``wald`` the covariance
-            (symmetric in the fitted space, so positive parameters stay positive);
-            ``profile`` profiles the objective with lmfit's ``conf_interval``. ``auto`` is
+            ``percentile`` and ``bca`` use the bootstrap (or posterior) draws; ``wald`` the
+            covariance (symmetric in the fitted space, so positive parameters stay
+            positive; Student-t with :attr:`cov_dof`; an end past a parameter's bound is
+            clipped to the bound, which :meth:`summary` notes);
+            ``profile`` profiles the objective with lmfit's ``conf_interval``. A draw
+            interval that excludes its estimate (draws piled against a bound) is replaced,
+            for that parameter, by the Wald interval in the fitted space. ``auto`` is
             ``percentile`` when there are draws, else the intervals the source printed
             when a published fit carries them at this `level`, else ``wald``.
 
@@ -337,6 +339,7 @@ class FitResult:
             method = "percentile" if self.draws is not None else "wald"
         if method in ("percentile", "bca"):
             lo, hi = self._bootstrap_interval(level, method)
+            lo, hi = self._containing(lo, hi, level)
         elif method == "profile":
             from .uncertainty import profile_intervals
 
@@ -349,9 +352,36 @@ class FitResult:
             low, high = wald_interval(values, se**2, level)
             return {n: (float(a), float(b)) for n, a, b in zip(names, low, high)}
         else:
-            lo, hi = wald_interval(self.theta, np.diag(self.cov_theta), level)
+            lo, hi = self._wald_fitted(level)
         nat_lo, nat_hi = self.law.to_natural(lo), self.law.to_natural(hi)
         return {n: (nat_lo[n], nat_hi[n]) for n in self.law.param_names}
+
+    def _containing(
+        self, lo: FloatArray, hi: FloatArray, level: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """Draw intervals that exclude their estimate fall back to Wald in the fitted space.
+
+        A bootstrap distribution piled against a bound, or skewed by resamples whose scale
+        ran off, can put every percentile on one side of the estimate; the Wald interval in
+        the fitted parametrisation (logs of scales) always contains it.
+        """
+        theta = np.asarray(self.theta, dtype=float)
+        outside = (theta < lo) | (theta > hi)
+        if not outside.any():
+            return lo, hi
+        if self.cov_theta is not None:
+            w_lo, w_hi = self._wald_fitted(level)
+        else:
+            w_lo, w_hi = np.minimum(lo, theta), np.maximum(hi, theta)
+        return np.where(outside, w_lo, lo), np.where(outside, w_hi, hi)
+
+    def _wald_fitted(self, level: float) -> tuple[FloatArray, FloatArray]:
+        """Wald interval in the fitted space, clipped to the bounds."""
+        assert self.cov_theta is not None
+        lo, hi = wald_interval(self.theta, np.diag(self.cov_theta), level, dof=self.cov_dof)
+        low = np.array([b[0] for b in self.bounds])
+        high = np.array([b[1] for b in self.bounds])
+        return np.maximum(lo, low), np.minimum(hi, high)
 
     def _printed_intervals(self, level: float) -> dict[str, tuple[float, float]] | None:
         """A source's own intervals (better than symmetric ones rebuilt from its errors)."""
@@ -377,7 +407,12 @@ class FitResult:
 
     # -- prediction ------------------------------------------------------------------
     def _check_range(self, X: Mapping[str, FloatArray]) -> None:
-        for var, (lo, hi) in (self.valid_range or {}).items():
+        """Warn when `X` lies more than 10x outside the range the law was fitted on.
+
+        The range is a published fit's `valid_range`, or the range of the data fitted.
+        """
+        ranges = self.valid_range or self.data_ranges
+        for var, (lo, hi) in ranges.items():
             x = X.get(var)
             if x is None or not x.size:
                 continue
@@ -391,14 +426,26 @@ class FitResult:
                     stacklevel=3,
                 )
 
-    def predict(self, *, interval: float | bool | None = None, **X: ArrayLike) -> Any:
-        """Predict the law's target at the given variables.
+    def predict(
+        self,
+        *,
+        interval: float | bool | None = None,
+        kind: PredictionKind = "prediction",
+        **X: ArrayLike,
+    ) -> Any:
+        """Predict the law's target at the given variables, optionally with an interval.
 
         Parameters
         ----------
         interval : float or bool, optional
-            If given, also return an interval of this coverage (``True``: 0.9): quantiles
-            over the bootstrap draws, or else the delta method from the covariance.
+            If given, also return an interval of this coverage (``True``: 0.9).
+        kind : {"prediction", "confidence"}, default="prediction"
+            What the interval covers: ``prediction``, a **new run** at those settings
+            (parameter uncertainty plus the scatter of runs about the law, see
+            :attr:`scatter`); ``confidence``, the **mean law** (parameter uncertainty
+            only). Either comes from the bootstrap (or posterior) draws when the result
+            has them, else from the delta method in log space with Student-t quantiles
+            (runs minus parameters degrees of freedom); see :class:`Prediction`.
         **X : array-like
             The law's variables by name, broadcast together.
 
@@ -407,6 +454,12 @@ class FitResult:
         float, ndarray or Prediction
             A float for scalar inputs, else an array of the inputs' broadcast shape; a
             :class:`Prediction` of the same shapes with `interval`.
+
+        Warns
+        -----
+        ExtrapolationWarning
+            When a variable lies more than 10x outside the range the law was fitted on
+            (a published fit's `valid_range`, or the fitted data's range).
 
         Examples
         --------
@@ -426,27 +479,12 @@ class FitResult:
         if interval is None or interval is False:
             return as_scalar_or_array(value.reshape(shape))
         level = 0.9 if interval is True else check_level(interval, "predict", name="interval")
-        lo, hi, method = self._band(arrays, logp, level)
-        v, lower, upper = (as_scalar_or_array(np.reshape(a, shape)) for a in (value, lo, hi))
-        return Prediction(v, lower, upper, level, method)
-
-    def _band(
-        self, X: Mapping[str, FloatArray], logp: FloatArray, level: float
-    ) -> tuple[FloatArray, FloatArray, str]:
-        """Lower and upper ends of the prediction interval, and how they were found."""
-        if self.draws is not None and len(self.draws) > 1:
-            sims = np.exp(self.law.log_predict(X, self.draws))
-            lo, hi = np.nanquantile(sims, [(1 - level) / 2, (1 + level) / 2], axis=0)
-            return lo, hi, "bootstrap"
-        if self.cov_theta is None:
-            raise ValueError(
-                "this result has neither bootstrap draws nor a covariance, so it has no "
-                "interval; refit with `bootstrap=1000` or call predict() without `interval`."
-            )
-        _, g = self.law.log_predict_grad(X, self.theta)
-        var = np.einsum("np,pq,nq->n", g, np.asarray(self.cov_theta), g)
-        lo, hi = wald_interval(logp, var, level)
-        return np.exp(lo), np.exp(hi), "delta"
+        kind = check_choice(kind, "kind", "FitResult.predict", KINDS)
+        lo, hi, method, dof, comps = log_interval(self, arrays, logp, level, kind)
+        v, lower, upper = (
+            as_scalar_or_array(np.reshape(a, shape)) for a in (value, np.exp(lo), np.exp(hi))
+        )
+        return Prediction(v, lower, upper, level, method, kind, dof, comps)
 
     # -- comparison ------------------------------------------------------------------
     def compare(self, other: FitResult) -> pd.DataFrame:
@@ -504,36 +542,7 @@ class FitResult:
         >>> print(r.summary().as_text().splitlines()[0])
         FitResult: kaplan_n
         """
-        p = self.provenance
-        if level is None:
-            level = p.interval_level if p is not None and p.intervals else 0.9
-        ci = self.ci(level)
-        se = self.stderr
-        bound = set(self.at_bound)
-        rows = []
-        for par, v in zip(self.law.params, self.vary):
-            note = "fixed" if not v else ("at bound" if par.name in bound else "")
-            rows.append((par.name, self.params[par.name], se[par.name], *ci[par.name], note))
-        title = f"FitResult: {self.law.name}" + (f" ({self.key})" if self.key else "")
-        return Summary(title, tuple(rows), tuple(self._stats_rows()), level)
-
-    def _stats_rows(self) -> list[tuple[str, str]]:
-        rows = [("law", f"{self.law.name}: {self.law.equation}")]
-        if self.key:
-            rows.append(("published fit", self.key))
-        if self.citation:
-            rows.append(("source", self.citation))
-        if self.n_obs:
-            setting = f", delta={self.delta:g})" if self.loss != "squared" else ")"
-            rows += [
-                ("points", str(self.n_obs)),
-                ("objective", f"{self.objective:.10g} ({self.loss}, sum over points{setting}"),
-                ("log-space RMSE", f"{self.rmse_log:.4g}"),
-                ("converged", str(self.converged)),
-            ]
-        if self.draws is not None:
-            rows.append(("bootstrap", f"{len(self.draws)} resamples"))
-        return rows
+        return summarize(self, level)
 
     def _repr_html_(self) -> str:
         return self.summary().as_html()
@@ -574,7 +583,16 @@ class FitResult:
     def from_json(cls, text: str) -> FitResult:
         """Rebuild a result written by :meth:`to_json` (its law must be registered).
 
-        Files written by powerlaw_lm 0.2 and before (format 1) are read too.
+        Files written by powerlaw_lm 0.2 and before (format 1) are read too. Every field
+        is checked (types, the shapes the law implies, ``params`` against ``theta``, law
+        options within their bounds) before anything is built.
+
+        Raises
+        ------
+        BaselineError
+            For text that is not JSON or nests deeper than 64 levels, an unknown format,
+            law or law option, and any field of the wrong type, shape or value; the
+            message names the field.
 
         Examples
         --------
@@ -582,7 +600,7 @@ class FitResult:
         >>> FitResult.from_json(r.to_json()).law.name
         'kaplan_n'
         """
-        return cls(**_json.load(json.loads(text)))
+        return cls(**_json.loads(text))
 
     def with_meta(self, **meta: Any) -> FitResult:
         """Return a copy with entries added to :attr:`meta`.

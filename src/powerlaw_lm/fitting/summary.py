@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .covariance import wald_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["Summary"]
+    from .results import FitResult
+
+__all__ = ["Summary", "summarize"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +97,101 @@ class Summary:
 
     def __str__(self) -> str:
         return self.as_text()
+
+
+def summarize(result: FitResult, level: float | None = None) -> Summary:
+    """The :class:`Summary` of `result` (what :meth:`FitResult.summary` returns).
+
+    Parameters
+    ----------
+    result : FitResult
+        A fit or a published fit.
+    level : float, optional
+        Coverage of the intervals; default 0.9, or the coverage of the intervals a
+        published fit's source printed.
+
+    Examples
+    --------
+    >>> from powerlaw_lm.fitting import FitResult
+    >>> r = FitResult.from_params("kaplan_n", {"alpha_N": 0.076, "N_c": 8.8e13})
+    >>> summarize(r).rows[0][:2]
+    ('alpha_N', 0.076)
+    """
+    p = result.provenance
+    if level is None:
+        level = p.interval_level if p is not None and p.intervals else 0.9
+    ci = result.ci(level)
+    se = result.stderr
+    clipped = _clipped(result, level)
+    rows = []
+    for par, free in zip(result.law.params, result.vary):
+        note = _note(result, par.name, free, par.name in clipped)
+        rows.append((par.name, result.params[par.name], se[par.name], *ci[par.name], note))
+    title = f"FitResult: {result.law.name}" + (f" ({result.key})" if result.key else "")
+    stats = _fit_rows(result) + _uncertainty_rows(result)
+    return Summary(title, tuple(rows), tuple(stats), level)
+
+
+def _clipped(result: FitResult, level: float) -> set[str]:
+    """Parameters whose Wald interval at `level` reaches past a bound (``ci`` clips it)."""
+    if result.cov_theta is None or result.draws is not None:
+        return set()
+    lo, hi = wald_interval(result.theta, np.diag(result.cov_theta), level, dof=result.cov_dof)
+    return {
+        p.name
+        for p, v, a, b, (bl, bh) in zip(result.law.params, result.vary, lo, hi, result.bounds)
+        if v and (a < bl or b > bh)
+    }
+
+
+def _note(result: FitResult, name: str, free: bool, clipped: bool) -> str:
+    """The note of parameter `name` in the summary table."""
+    if not free:
+        return "fixed"
+    notes = []
+    if name in result.at_bound:
+        notes.append("at bound")
+    if clipped:
+        notes.append("interval clipped at bound")
+    ident = result.identifiability
+    if ident is not None and name in ident.parameters and name not in result.at_bound:
+        notes.append("not identified")
+    return "; ".join(notes)
+
+
+def _fit_rows(result: FitResult) -> list[tuple[str, str]]:
+    """The law, the source and the quality of the fit."""
+    rows = [("law", f"{result.law.name}: {result.law.equation}")]
+    if result.key:
+        rows.append(("published fit", result.key))
+    if result.citation:
+        rows.append(("source", result.citation))
+    if result.n_obs:
+        setting = f", delta={result.delta:g})" if result.loss != "squared" else ")"
+        rows += [
+            ("points", str(result.n_obs)),
+            ("objective", f"{result.objective:.10g} ({result.loss}, sum over points{setting}"),
+            ("log-space RMSE", f"{result.rmse_log:.4g}"),
+            ("converged", str(result.converged)),
+        ]
+    return rows
+
+
+def _uncertainty_rows(result: FitResult) -> list[tuple[str, str]]:
+    """How the uncertainty was found, the scatter of runs, and the identification."""
+    rows = []
+    if result.cov_method:
+        clustered = result.cov_method == "clustered"
+        dof = "" if result.cov_dof is None else f", {result.cov_dof:g} dof"
+        label = "clustered by run (runs" if clustered else "independent points (points"
+        rows.append(("covariance", f"{label} minus parameters{dof})"))
+    if result.draws is not None:
+        what = "draws" if result.draws_method == "posterior" else "resamples"
+        rows.append((result.draws_method, f"{len(result.draws)} {what}"))
+    s = result.scatter
+    if s is not None:
+        spread = f"{math.sqrt(s.new_run):.3g} in log L ({s.n_runs} runs, {s.dof} dof)"
+        rows.append(("run scatter", spread))
+    if result.identifiability is not None:
+        rows.append(("identification", str(result.identifiability)))
+    return rows

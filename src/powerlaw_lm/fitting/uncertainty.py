@@ -6,14 +6,13 @@ copied. The resamples are refitted in blocks, each block one batch of damped New
 of the engine warm-started from the fit. The draws depend only on the seed, never on the
 number of processes.
 
-Profile-likelihood intervals and posterior sampling use lmfit's machinery
-(``conf_interval`` and the ``emcee`` method) on the same objective. Every function works on
-the :class:`~powerlaw_lm.fitting.problem.FitProblem` of a fit and its parameters.
+Profile-likelihood intervals use lmfit's ``conf_interval`` on the same objective;
+:func:`posterior` (:mod:`.posterior`) samples it with emcee. Every function works on the
+:class:`~powerlaw_lm.fitting.problem.FitProblem` of a fit and its parameters.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -22,13 +21,13 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from . import _engine, _optimize
+from . import _optimize
+from .posterior import posterior
 
 if TYPE_CHECKING:  # pragma: no cover
     import lmfit
 
     from .problem import FitProblem
-    from .results import FitResult
 
 __all__ = [
     "bca_interval",
@@ -67,12 +66,9 @@ def _refit_block(
     n = obj.logy.size
     counts = np.stack([_resample_weights(np.random.default_rng(ss), n, groups) for ss in seeds])
     with _optimize.single_threaded_blas():
-        sol = _engine.solve(
-            obj, par, np.repeat(z0[None, :], len(seeds), axis=0), weights=obj.weights * counts,
-            ftol=_BOOTSTRAP_FTOL, damping=1e-4,
-        )  # fmt: skip
-    out = np.atleast_2d(par.full(sol.z))
-    out[~np.isfinite(sol.f)] = np.nan
+        z, f = _optimize.refit_weighted(obj, par, z0, obj.weights * counts, ftol=_BOOTSTRAP_FTOL)
+    out = np.atleast_2d(par.full(z))
+    out[~np.isfinite(f)] = np.nan
     return out
 
 
@@ -120,7 +116,7 @@ def bootstrap_draws(
     seed : int, optional
         The draws depend only on it (one child seed per resample), not on `n_jobs`.
     n_jobs : int, default=1
-        Processes (joblib) over the blocks; -1 for all cores.
+        Threads (joblib) refitting blocks side by side; -1 for all cores.
     progress : bool, optional
         Progress bar on stderr; ``None`` shows it only on a terminal.
     scale : ndarray of shape (q,), optional
@@ -145,28 +141,41 @@ def bootstrap_draws(
     ...     obj, Parametrisation.all_free(law), theta, n=8, seed=1, n_jobs=2)))
     ((8, 2), True)
     """
-    from tqdm.auto import tqdm
-
     children = np.random.SeedSequence(seed).spawn(n)
     z0 = par.reduce(theta)[0]
     blocks = [[children[i] for i in b] for b in _blocks(n, obj.logy.size)]
+    tasks = [(obj, par, z0, b, groups) for b in blocks]
+    out = _run_blocks(tasks, n, n_jobs, progress)
+    return np.concatenate(out) if out else np.empty((0, obj.law.n_params))
+
+
+def _run_blocks(
+    tasks: list[tuple[Any, ...]], n: int, n_jobs: int, progress: bool | None
+) -> list[FloatArray]:
+    """:func:`_refit_block` on each task, in order, over `n_jobs` threads, with a bar."""
+    from tqdm.auto import tqdm
+
     disable = (not sys.stderr.isatty()) if progress is None else not progress
     bar = tqdm(total=n, desc="bootstrap", unit="fit", disable=disable, file=sys.stderr)
     out = []
-    try:
-        if n_jobs == 1 or len(blocks) == 1:
-            results: Any = (_refit_block(obj, par, z0, b, groups) for b in blocks)
-        else:
-            from joblib import Parallel, delayed
+    # One BLAS thread for the whole run, whichever thread refits a block.
+    with _optimize.single_threaded_blas():
+        try:
+            if n_jobs == 1 or len(tasks) == 1:
+                results: Any = (_refit_block(*t) for t in tasks)
+            else:
+                from joblib import Parallel, delayed
 
-            parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-            results = parallel(delayed(_refit_block)(obj, par, z0, b, groups) for b in blocks)
-        for block in results:
-            out.append(block)
-            bar.update(len(block))
-    finally:
-        bar.close()
-    return np.concatenate(out) if out else np.empty((0, obj.law.n_params))
+                # Threads: numpy releases the GIL in the block's array operations, and
+                # threads start at once, where processes would first import the package.
+                parallel = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")
+                results = parallel(delayed(_refit_block)(*t) for t in tasks)
+            for block in results:
+                out.append(block)
+                bar.update(len(block))
+        finally:
+            bar.close()
+    return out
 
 
 def percentile_interval(draws: FloatArray, level: float = 0.9) -> tuple[FloatArray, FloatArray]:
@@ -368,92 +377,3 @@ def profile_intervals(
         ends = [v for prob, v in rows if prob > 0]
         out[p.name] = (p.to_natural(min(ends)), p.to_natural(max(ends)))
     return out
-
-
-def posterior(
-    result: FitResult,
-    *,
-    steps: int = 1000,
-    burn: int = 300,
-    thin: int = 5,
-    nwalkers: int | None = None,
-    seed: int | None = 0,
-    progress: bool | None = None,
-    prior_width: float = 30.0,
-) -> FitResult:
-    """Sample the posterior with lmfit's ``emcee`` method; return a result whose draws are it.
-
-    The likelihood treats the signed root of the loss of ``result.problem`` as Gaussian
-    residuals with an unknown scale (lmfit's ``is_weighted=False``), with a flat prior on
-    the box of ``prior_width`` Wald standard errors around the fit (within the law's
-    bounds): with improper flat priors the walkers drift into regions where a term
-    vanishes and the likelihood no longer changes. The returned result's
-    :meth:`~powerlaw_lm.fitting.FitResult.ci` and
-    :meth:`~powerlaw_lm.fitting.FitResult.predict` intervals come from the chain.
-    Needs the ``mcmc`` extra (``pip install emcee``).
-
-    Examples
-    --------
-    >>> import powerlaw_lm as pl
-    >>> N = np.geomspace(1e6, 1e9, 12)
-    >>> L = (8.8e13 / N) ** 0.076 * np.exp(np.random.default_rng(0).normal(0, 0.01, 12))
-    >>> res = pl.fit({"N": N, "L": L}, "kaplan_n")
-    >>> import contextlib, io
-    >>> with contextlib.redirect_stdout(io.StringIO()):  # emcee's note on the chain length
-    ...     post = posterior(res, steps=300, burn=100, progress=False)
-    >>> post.draws.shape[1], post.meta["posterior"]
-    (2, 'emcee')
-    """
-    try:
-        import emcee  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(
-            "posterior() needs emcee: pip install 'powerlaw_lm[mcmc]' (or pip install emcee)."
-        ) from exc
-    from dataclasses import replace
-
-    from .problem import require_data
-
-    problem = require_data(result.problem)
-    draws = _emcee_draws(
-        problem, result.theta, result.cov_theta, steps, burn, thin, nwalkers, seed, progress,
-        prior_width,
-    )  # fmt: skip
-    return replace(result, draws=draws, meta={**result.meta, "posterior": "emcee", "steps": steps})
-
-
-def _emcee_draws(
-    problem: FitProblem,
-    theta: FloatArray,
-    cov: FloatArray | None,
-    steps: int,
-    burn: int,
-    thin: int,
-    nwalkers: int | None,
-    seed: int | None,
-    progress: bool | None,
-    prior_width: float,
-) -> FloatArray:
-    """The chain of lmfit's ``emcee`` on `problem`, flat prior of `prior_width` SEs, theta."""
-    minimizer, lp, names = _lmfit_problem(problem, theta)
-    par = problem.parametrisation()
-    for pname, i in zip(names, par.free):
-        se = math.sqrt(cov[i, i]) if cov is not None and cov[i, i] > 0 else 1.0
-        lo, hi = par.bounds_full[i]
-        lp[pname].set(
-            min=max(lo, theta[i] - prior_width * se), max=min(hi, theta[i] + prior_width * se)
-        )
-    show = sys.stderr.isatty() if progress is None else progress
-    with _optimize.single_threaded_blas():
-        res: Any = minimizer.emcee(
-            params=lp,
-            steps=steps,
-            burn=burn,
-            thin=thin,
-            nwalkers=nwalkers or max(4 * len(names), 16),
-            is_weighted=False,
-            seed=seed,
-            progress=show,
-        )
-    flat = res.flatchain[list(names)].to_numpy()
-    return np.asarray(par.full(flat) if flat.ndim == 2 else par.full(flat[None, :]), dtype=float)

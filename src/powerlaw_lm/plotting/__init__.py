@@ -16,17 +16,21 @@ One function per figure, one module per topic:
 - :mod:`~powerlaw_lm.plotting.curves`: :func:`plot_learning_curves` (Kaplan Fig. 4);
 - :mod:`~powerlaw_lm.plotting.allocation`: :func:`plot_isoflop` (Hoffmann et al. 2022,
   Fig. 3), :func:`plot_frontiers`, :func:`plot_loss_contours` and :func:`plot_figure1`
-  (Kaplan Fig. 1).
+  (Kaplan Fig. 1);
+- :mod:`~powerlaw_lm.plotting.backtest`: :func:`plot_backtest` (held-out predictions
+  against the measured losses, with their intervals).
 """
 
 from __future__ import annotations
 
 from .allocation import plot_figure1, plot_frontiers, plot_isoflop, plot_loss_contours
+from .backtest import plot_backtest
 from .batch import plot_critical_batch, plot_tradeoff
 from .curves import plot_learning_curves
 from .fits import plot_fit, plot_laws
 
 __all__ = [
+    "plot_backtest",
     "plot_critical_batch",
     "plot_figure1",
     "plot_fit",

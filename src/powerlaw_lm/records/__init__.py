@@ -5,8 +5,9 @@ from a file (:func:`read_runs`), a DataFrame or pydantic records, and checked co
 :func:`as_table` is the door every analysis takes its `data` through.
 
 Inside: ``table`` (RunTable, read_runs), ``models`` (the pydantic records Run, RunConfig,
-CurvePoint), ``_checks`` (the column checks), ``io`` (CSV, JSONL and parquet files) and
-``convert`` (as_table, skip_warmup).
+CurvePoint), ``_checks`` (the column checks), ``io`` (CSV, JSONL and parquet files, read
+strictly: ``_files`` checks what a file is before a parser sees it) and ``convert``
+(as_table, skip_warmup).
 """
 
 from __future__ import annotations

@@ -112,6 +112,12 @@ def parse_numeric(
     """
     dtype = series.dtype
     n = len(series)
+    if isinstance(dtype, pd.CategoricalDtype):
+        problems.add(
+            f"column {name!r} is categorical (dtype category), not numbers: its order and "
+            f"values are labels. Convert it first: df[{name!r}] = df[{name!r}].astype(float)."
+        )
+        return np.full(n, np.nan), np.ones(n, dtype=bool)
     if ptypes.is_bool_dtype(dtype):
         problems.add(
             f"column {name!r} holds booleans (dtype {dtype}), not numbers. Map the right "
@@ -164,6 +170,15 @@ def normalize_runs(series: pd.Series, problems: Problems) -> pd.Series:
         if ptypes.infer_dtype(raw, skipna=False) == "string":
             ids = pd.Series(raw, dtype=RUN_DTYPE)
         else:
+            odd = np.flatnonzero([v is not None and not np.isscalar(v) for v in raw])
+            if odd.size:
+                problems.add(
+                    f"column 'run': {count(odd.size, 'row')} not a name or a number: "
+                    + show_rows(odd, None, lambda i: f"value {fmt_value(raw[i])}")
+                    + ". Give each row a run id (text or an integer)."
+                )
+                raw = raw.copy()
+                raw[odd] = None
             ids = pd.Series([_run_text(v) for v in raw], dtype=RUN_DTYPE)
     missing = np.flatnonzero((ids.isna() | ids.eq("")).to_numpy(dtype=bool))
     if missing.size:
@@ -220,6 +235,28 @@ def check_values(
             + show_rows(low, runs, lambda i: f"{name} = {fmt_value(values[i])}")
             + f". Drop these rows or fix the values{fix}."
         )
+
+
+def check_whole_steps(frame: pd.DataFrame, where: str) -> None:
+    """Refuse fractional steps ``S`` in a file (`where` names it), naming the rows.
+
+    A table built in memory may hold fractional steps (``S_min`` and steps read off curves
+    at a target loss are); a file of training runs counts whole optimizer steps, and a
+    fraction there is a sign of shifted columns or of steps in thousands.
+    """
+    if "S" not in frame.columns:
+        return
+    steps = frame["S"].to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(steps != np.floor(steps))
+    if bad.size:
+        problems = Problems(where)
+        problems.add(
+            f"column 'S': {count(bad.size, 'row')} fractional: "
+            + show_rows(bad, frame["run"], lambda i: f"S = {fmt_value(steps[i])}")
+            + ". Optimizer steps are counted whole: check that the columns are not shifted "
+            "and that S is not in thousands; store adjusted steps (S_min) under another name."
+        )
+        problems.raise_if_any()
 
 
 def training_order(

@@ -35,6 +35,13 @@ def as_table(data: RunTable | pd.DataFrame | Mapping[str, ArrayLike]) -> RunTabl
     -------
     RunTable
 
+    Raises
+    ------
+    ArgumentError
+        For `data` of another type, or a dict whose columns differ in length.
+    RunTableError
+        For a table that fails validation.
+
     Examples
     --------
     >>> as_table({"N": [1e6, 1e7], "L": [3.0, 2.5]})["N"]
@@ -45,10 +52,17 @@ def as_table(data: RunTable | pd.DataFrame | Mapping[str, ArrayLike]) -> RunTabl
     import pandas as pd
 
     if isinstance(data, Mapping):
-        data = pd.DataFrame(dict(data))
+        try:
+            data = pd.DataFrame(dict(data))
+        except (TypeError, ValueError) as exc:
+            lengths = {str(k): int(np.size(v)) for k, v in data.items()}
+            raise ArgumentError(
+                f"`data`: the columns of a dict must be array-likes of one length; got "
+                f"lengths {lengths} ({exc}). Pass equal-length columns, or a DataFrame."
+            ) from None
     if isinstance(data, pd.DataFrame):
         return RunTable(data)
-    raise TypeError(
+    raise ArgumentError(
         f"`data` must be a RunTable, a pandas DataFrame or a dict of columns; got "
         f"{type(data).__name__}. Build one with RunTable.from_frame(df, N='params', L='loss')."
     )

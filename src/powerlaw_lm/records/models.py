@@ -21,13 +21,14 @@ from pydantic import (
     NonNegativeInt,
     PositiveInt,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
 from ._checks import CANONICAL, NUMERIC
 
-__all__ = ["CurvePoint", "Run", "RunConfig"]
+__all__ = ["CurvePoint", "Run", "RunConfig", "describe_errors", "json_type"]
 
 _PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 _NonNegativeFinite = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -257,3 +258,48 @@ class Run(BaseModel):
             else:
                 data[key] = pd.Series(vals, dtype=object)
         return pd.DataFrame(data, index=pd.RangeIndex(len(pts)))
+
+
+def describe_errors(exc: ValidationError, limit: int = 5) -> str:
+    """The first problems of a pydantic error in one sentence: each field, problem, value.
+
+    Examples
+    --------
+    >>> try:
+    ...     CurvePoint(S=-1, L=3.0, Q=1)
+    ... except ValidationError as exc:
+    ...     print(describe_errors(exc))
+    field 'S': input should be greater than or equal to 0 (got -1); field 'Q': extra inputs are not permitted (got 1).
+    """  # noqa: E501
+    parts = []
+    for err in exc.errors()[:limit]:
+        msg = err["msg"].removeprefix("Value error, ")
+        loc = ".".join(str(p) for p in err["loc"])
+        if not loc:  # a rule across fields: the message says which
+            parts.append(msg)
+            continue
+        got = "" if err["type"] == "missing" else f" (got {_short(err.get('input'))})"
+        parts.append(f"field {loc!r}: {msg[:1].lower()}{msg[1:]}{got}")
+    more = exc.error_count() - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "") + "."
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def json_type(value: Any) -> str:
+    """JSON's name for the type of a parsed value: object, array, string, number, ...
+
+    Examples
+    --------
+    >>> json_type([1]), json_type(None), json_type(1.5)
+    ('array', 'null', 'number')
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    names = {dict: "object", list: "array", str: "string", int: "number", float: "number"}
+    return names.get(type(value), type(value).__name__)

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from ..exceptions import RunTableError
 from . import _checks as _v
+from . import _files
 from . import io as _io
 from ._checks import NUMERIC, Problems, quote_list
 from .models import CurvePoint, Run, RunConfig
@@ -220,10 +221,22 @@ class RunTable:
         """Write the table to ``.csv``, ``.jsonl`` or ``.parquet``, chosen by suffix.
 
         The file is checked by reading it back before it replaces ``path``, so a write
-        either is lossless (``read_runs(path).to_frame()`` equals :meth:`to_frame`, exact
+        either is lossless (``read_runs(path).to_frame()`` holds the same values, exact
         float64 included; derived columns come back as ordinary columns) or raises and
-        leaves ``path`` untouched. CSV cannot keep lists, or text that looks like a number
-        in a column other than ``run``: use JSONL or parquet for those.
+        leaves ``path`` untouched. The dtypes of other columns come back by this mapping,
+        and a column that would come back otherwise is refused:
+
+        - float64, int64, bool: as they are, in every format;
+        - text (object or str): pandas' text dtype, ``str``;
+        - category: the type of its values (``str`` for text) in CSV and JSONL; parquet
+          keeps a category of text;
+        - lists: object columns of lists, in JSONL and parquet (CSV refuses them);
+        - other dtypes (int32, float32, nullable Int64 or boolean, datetimes): parquet
+          keeps most of them, CSV and JSONL refuse them: convert the column first.
+
+        CSV also refuses text that looks like a number in a column other than ``run``.
+        An empty table, and fractional steps ``S`` (which :func:`read_runs` would refuse),
+        are refused in every format.
 
         Parameters
         ----------
@@ -233,7 +246,8 @@ class RunTable:
         Raises
         ------
         RunTableError
-            For an unknown suffix, or a column the format would not give back unchanged.
+            For an unknown suffix, an empty table, fractional steps, or a column the
+            format would not give back as the mapping above says.
         ImportError
             For parquet without pyarrow.
 
@@ -446,7 +460,10 @@ def read_runs(
 ) -> RunTable:
     r"""Read runs from CSV, JSONL or parquet (by suffix) into a :class:`RunTable`.
 
-    The ``run`` column is read as text, so that ids such as ``"007"`` or ``"NA"`` stay as
+    A gzip'ed file is read as it is, whatever its suffix (``runs.csv`` or ``runs.csv.gz``);
+    text is UTF-8, with or without a byte-order mark. Steps ``S`` in a file must be whole
+    numbers (a fraction is a sign of shifted columns or of steps in thousands). The ``run``
+    column is read as text, so that ids such as ``"007"`` or ``"NA"`` stay as
     written; floats are read exactly (a file written by :meth:`RunTable.write` gives back
     the same table, its derived columns now ordinary ones, so ``derived`` is empty unless
     the file lacks a column). A JSONL file may hold one flat row per line, or one :class:`Run` per
@@ -468,7 +485,13 @@ def read_runs(
     Raises
     ------
     RunTableError
-        For an unknown suffix, a bad JSON line, a bad mapping or a bad table.
+        Naming the file, the line or column and the fix: for a missing file (also a
+        ``FileNotFoundError``) or a folder (also an ``IsADirectoryError``), an unknown
+        suffix, an empty file or one with a header but no rows, CSV rows with more or fewer
+        fields than the header, repeated or empty header names, text that is not UTF-8, a
+        zip, bzip2, xz or zstd file, a bad JSON line or JSON nested deeper than
+        :data:`~powerlaw_lm.records.io.MAX_JSON_DEPTH`, fractional steps ``S``, a bad
+        mapping or a bad table.
 
     Examples
     --------
@@ -482,18 +505,33 @@ def read_runs(
     array(['007', '008'], dtype=object)
     """
     path = Path(path)
-    fmt = _io.format_of(path, "read_runs")
+    if path.is_dir():
+        raise _files.folder_error(path, "read_runs")
+    fmt = _io.format_of(path, "read_runs", gzip=True)
     if fmt == "jsonl":
         rows = _io.read_jsonl(path)
-        if rows and {"config", "curve"} <= set(rows[0]) <= {"config", "curve", "meta"}:
+        _refuse_empty(len(rows), path)
+        if {"config", "curve"} <= set(rows[0]) <= {"config", "curve", "meta"}:
             table = RunTable.from_runs(_runs_from_rows(rows, path))
             if not columns:
                 table.require(*required)
                 return table
             return RunTable.from_frame(table.to_frame(), required=required, **columns)
-        return RunTable.from_frame(pd.DataFrame(rows), required=required, **columns)
-    frame = _io.read_frame(path, fmt, columns.get("run", "run"))
-    return RunTable.from_frame(frame, required=required, **columns)
+        frame = pd.DataFrame(rows)
+    else:
+        frame = _io.read_frame(path, fmt, columns.get("run", "run"))
+        _refuse_empty(len(frame), path)
+    table = RunTable.from_frame(frame, required=required, **columns)
+    _v.check_whole_steps(table._frame, f"read_runs: {str(path)!r}")
+    return table
+
+
+def _refuse_empty(n_rows: int, path: Path) -> None:
+    if not n_rows:
+        raise RunTableError(
+            f"read_runs: {str(path)!r} holds no rows. Write the runs into it, or check that "
+            "it is the file you meant."
+        )
 
 
 def _runs_from_rows(rows: list[dict[str, Any]], path: Path) -> list[Run]:

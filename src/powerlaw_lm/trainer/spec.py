@@ -11,7 +11,9 @@ A spec writes no setting of a run twice: the settings are declared once, in
 :class:`~powerlaw_lm.trainer.config.GPTConfig`), and a spec names them: ``defaults`` gives
 any of them to every run (:class:`Defaults`), a stage overrides any for its own runs, and a
 model gives the fields of its shape. :meth:`SweepSpec.members` builds the runs'
-:class:`~powerlaw_lm.trainer.config.TrainConfig`.
+:class:`~powerlaw_lm.trainer.config.TrainConfig`. ``seeds: [0, 1, 2]`` (for the whole
+spec, or per stage) repeats every member once per seed, each its own run: the runs of
+the spec's base ``seed`` (0) keep their plain names, the others end in ``-s<seed>``.
 
 Example (``specs/smoke.yaml``)::
 
@@ -37,7 +39,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PositiveFloat,
+    NonNegativeInt,
     PositiveInt,
     ValidationError,
     model_validator,
@@ -50,7 +52,11 @@ from .config import GPTConfig, RunSettings, TrainConfig
 __all__ = ["Defaults", "ModelSpec", "SpecError", "StageSpec", "SweepSpec", "kaplan_lr", "load_spec"]
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
+# Finite: a budget or rate of .inf or .nan is no setting (YAML reads `.inf` as a float).
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 _Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.]+$")]
+# Seeds of repeated runs: distinct, non-negative (numpy's generators take no negative seed).
+_Seeds = Annotated[list[NonNegativeInt], Field(min_length=1)]
 
 
 def kaplan_lr(N: float) -> float:
@@ -225,6 +231,9 @@ class StageSpec(_Entry):
         Batch sizes in tokens; default ``[defaults.batch_size]``.
     lr : list of float, optional
         Peak learning rates; default ``[defaults.lr]``.
+    seeds : list of int, optional
+        Seeds: each (model, budget, batch, learning rate) is trained once per seed, as
+        its own run; default the spec's ``seeds``.
     **overrides
         Any other setting of :class:`Defaults`, for this stage's runs (e.g.
         ``schedule: constant``, or ``grad_clip: none`` to turn clipping off).
@@ -241,10 +250,12 @@ class StageSpec(_Entry):
     tokens: Annotated[list[PositiveFloat], Field(min_length=1)]
     batch_size: list[PositiveInt] | None = None
     lr: list[PositiveFloat] | None = None
+    seeds: _Seeds | None = None
 
     @model_validator(mode="after")
     def _valid_overrides(self) -> StageSpec:
         self.settings(Defaults())
+        _check_distinct(self.seeds, f"stage {self.name!r}")
         return self
 
     @property
@@ -283,6 +294,14 @@ class StageSpec(_Entry):
             raise ValueError(f"stage {self.name!r}: {problems}") from None
 
 
+def _check_distinct(seeds: list[int] | None, where: str) -> None:
+    if seeds is not None and len(set(seeds)) < len(seeds):
+        raise ValueError(
+            f"{where}: `seeds` must be distinct, got {seeds}; list each seed once, "
+            f"e.g. {sorted(set(seeds))}"
+        )
+
+
 def _short(x: float) -> str:
     for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if x >= scale:
@@ -306,7 +325,12 @@ class SweepSpec(BaseModel):
     n_ctx : int, default=128
         Context length of every model.
     seed : int, default=0
-        Seed of every run (the same initialisation and batches across budgets).
+        The base seed: of every run unless ``seeds`` says otherwise (the same
+        initialisation and batches across budgets).
+    seeds : list of int, optional
+        Train every member once per seed (a stage's own ``seeds`` overrides this), to
+        measure the scatter between runs; default ``[seed]``. A run of the base seed keeps
+        its plain name; a run of another seed ``k`` is named with the suffix ``-s<k>``.
     defaults : Defaults
         Shared settings.
     models : list of ModelSpec
@@ -322,6 +346,12 @@ class SweepSpec(BaseModel):
     ...     "stages": [{"name": "grid", "tokens": [16384, 32768], "batch_size": [1024]}]})
     >>> [m.name for m in spec.members()]
     ['grid-a-D16.38k-B1024', 'grid-a-D32.77k-B1024']
+
+    With seeds, each member is trained once per seed:
+
+    >>> seeded = spec.model_copy(update={"seeds": [0, 1]})
+    >>> [(m.name, m.seed) for m in seeded.members()][:2]
+    [('grid-a-D16.38k-B1024', 0), ('grid-a-D16.38k-B1024-s1', 1)]
     """
 
     model_config = _STRICT
@@ -331,7 +361,8 @@ class SweepSpec(BaseModel):
     tokenizer: Literal["bytes", "bpe"] = "bytes"
     bpe_vocab_size: PositiveInt = 4096
     n_ctx: PositiveInt = 128
-    seed: int = 0
+    seed: NonNegativeInt = 0
+    seeds: _Seeds | None = None
     defaults: Defaults = Field(default_factory=Defaults)
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     stages: Annotated[list[StageSpec], Field(min_length=1)]
@@ -363,6 +394,10 @@ class SweepSpec(BaseModel):
                 self.gpt_config(model)
             except ValueError as exc:
                 errors.append(str(exc))
+        try:
+            _check_distinct(self.seeds, "the spec")
+        except ValueError as exc:
+            errors.append(str(exc))
         known = [m.name for m in self.models]
         dup = sorted({n for n in known if known.count(n) > 1})
         if dup:
@@ -407,7 +442,8 @@ class SweepSpec(BaseModel):
         Returns
         -------
         list of TrainConfig
-            One per (stage, model, budget, batch size, learning rate), in that nesting.
+            One per (stage, model, budget, batch size, learning rate, seed), in that
+            nesting: a seeded member's runs come together.
         """
         return [member for stage in self.stages for member in self._stage_members(stage)]
 
@@ -417,9 +453,11 @@ class SweepSpec(BaseModel):
         models = self.models if stage.models == "all" else [by_name[m] for m in stage.models]
         batches = stage.batch_size or [settings.batch_size]
         lrs: list[float | str] = [*stage.lr] if stage.lr else [settings.lr]
+        seeds = stage.seeds or self.seeds or [self.seed]
         return [
-            self._member(stage, settings, model, tokens, batch, lr, lr_in_name=len(lrs) > 1)
+            self._member(stage, settings, model, tokens, batch, lr, seed, lr_in_name=len(lrs) > 1)
             for model, tokens, batch, lr in itertools.product(models, stage.tokens, batches, lrs)
+            for seed in seeds
         ]
 
     def _member(
@@ -430,16 +468,19 @@ class SweepSpec(BaseModel):
         tokens: float,
         batch: int,
         lr: float | str,
+        seed: int,
         *,
         lr_in_name: bool,
     ) -> TrainConfig:
-        """One run: its name, shape and learning rate; the stage's settings; its labels."""
+        """One run: its name, shape, learning rate and seed; the stage's settings; labels."""
         shape = self.gpt_config(model)
         peak = settings.peak_lr(lr, shape.non_embedding_params, batch)
         steps = max(1, round(tokens / batch))
         name = f"{stage.name}-{model.name}-D{_short(tokens)}-B{batch}"
         if lr_in_name:
             name += f"-lr{peak:.3g}"
+        if seed != self.seed:
+            name += f"-s{seed}"
         run = {f.name: getattr(settings, f.name) for f in fields(RunSettings)}
         run["warmup_steps"] = min(settings.warmup_steps, int(settings.warmup_max_fraction * steps))
         labels: dict[str, str | int | float | bool | None] = {
@@ -456,7 +497,7 @@ class SweepSpec(BaseModel):
             batch_size=batch,
             tokens=round(tokens),
             lr=peak,
-            seed=self.seed,
+            seed=seed,
             extra=labels,
         )
 
