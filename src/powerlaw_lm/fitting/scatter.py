@@ -220,11 +220,14 @@ def _repeat_variance(r: FloatArray, codes: NDArray[np.intp], X: Mapping[str, Flo
     """Pooled variance of rows that share their settings but not their run; NaN if none."""
     if not X:
         return math.nan
-    settings = np.unique(np.column_stack(list(X.values())), axis=0, return_inverse=True)[1]
-    settings = settings.reshape(-1)
+    import pandas as pd
+
+    # Hash grouping, linear in the rows (np.unique(axis=0) sorts them: seconds at 1e6 rows).
+    frame = pd.DataFrame({f"x{i}": np.asarray(v) for i, v in enumerate(X.values())})
+    settings = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy(np.intp)
     n_set = int(settings.max()) + 1
-    pairs = np.unique(np.column_stack([settings, codes]), axis=0)
-    runs_per_setting = np.bincount(pairs[:, 0], minlength=n_set)
+    pairs = pd.DataFrame({"s": settings, "run": codes}).drop_duplicates()
+    runs_per_setting = np.bincount(pairs["s"].to_numpy(), minlength=n_set)
     shared = runs_per_setting[settings] > 1
     if not shared.any():
         return math.nan
