@@ -913,9 +913,9 @@ def _interval_for(
     """Prediction and interval at the rows `X`: the one place that asks a fit for intervals.
 
     Returns the values, the lower and upper ends, how the fit computed them and which
-    kind they are. An interval is widened, if need be, to contain its own prediction (a
-    percentile bootstrap interval may miss it). A fit with no covariance and no draws
-    gives nan ends, method "none".
+    kind they are; `FitResult.predict` builds every interval in log space around its
+    prediction, so it contains it. A fit with no covariance and no draws gives nan ends,
+    method "none".
     """
     args: dict[str, Any] = dict(X)
     if result.cov_theta is None and result.draws is None:
@@ -926,7 +926,7 @@ def _interval_for(
     value, lo, hi = (
         np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in (p.value, p.lower, p.upper)
     )
-    return value, np.fmin(lo, value), np.fmax(hi, value), str(p.method), str(p.kind)
+    return value, lo, hi, str(p.method), str(p.kind)
 
 
 def _final_rows(table: RunTable) -> NDArray[np.bool_]:
