@@ -53,6 +53,12 @@ def resolve_device(device: str | None = None) -> torch.device:
     torch.device
         Under ``torchrun`` on CUDA, the GPU of ``LOCAL_RANK``.
 
+    Raises
+    ------
+    TrainError
+        If CUDA is asked for and torch sees no GPU, or this rank's GPU does not exist
+        (``torchrun --nproc_per_node`` larger than the number of GPUs).
+
     Examples
     --------
     >>> resolve_device("cpu")
@@ -61,8 +67,22 @@ def resolve_device(device: str | None = None) -> torch.device:
     if device in (None, "auto"):
         device = "cuda" if torch.cuda.is_available() else "cpu"
     dev = torch.device(device)
-    if dev.type == "cuda" and dev.index is None:
+    if dev.type != "cuda":
+        return dev
+    if not torch.cuda.is_available():
+        raise TrainError(
+            f"device {device!r} asked for, but torch {torch.__version__} sees no CUDA GPU "
+            "on this machine. Use --device cpu, or --device auto to take a GPU when one is there."
+        )
+    if dev.index is None:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    count = torch.cuda.device_count()
+    if dev.index >= count:
+        raise TrainError(
+            f"this process needs GPU cuda:{dev.index} (LOCAL_RANK="
+            f"{os.environ.get('LOCAL_RANK', 'unset')}), but torch sees {count} CUDA "
+            f"device(s). Start torchrun with --nproc_per_node={count} or fewer, one rank per GPU."
+        )
     return dev
 
 
