@@ -25,6 +25,9 @@ _LAZY: dict[str, str] = {
     "CurvePoint": "records",
     "CANONICAL": "records",
     "read_runs": "records",
+    "read_tensorboard": "records",
+    "read_mlflow": "records",
+    "read_wandb_export": "records",
     "Run": "records",
     "RunConfig": "records",
     "fit": "fitting",
@@ -99,7 +102,17 @@ if TYPE_CHECKING:  # pragma: no cover
         plot_tradeoff,
     )
     from .published import PublishedTable
-    from .records import CANONICAL, CurvePoint, Run, RunConfig, RunTable, read_runs
+    from .records import (
+        CANONICAL,
+        CurvePoint,
+        Run,
+        RunConfig,
+        RunTable,
+        read_mlflow,
+        read_runs,
+        read_tensorboard,
+        read_wandb_export,
+    )
     from .testing import assert_consistent, assert_matches_baseline
 
 

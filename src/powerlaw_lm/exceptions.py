@@ -31,6 +31,7 @@ __all__ = [
     "FitWarning",
     "PowerlawLMError",
     "PowerlawLMWarning",
+    "ReadWarning",
     "RunTableError",
     "ScalingCheckError",
     "SpecError",
@@ -146,3 +147,11 @@ class FitWarning(PowerlawLMWarning):
 
 class ExtrapolationWarning(PowerlawLMWarning):
     """A prediction was requested far outside the range a law was fitted on."""
+
+
+class ReadWarning(PowerlawLMWarning):
+    """A reader left part of its input out, and says what and why.
+
+    Issued for the torn last line of a JSON Lines file (a writer killed inside a write),
+    and for tracker runs that do not hold the loss asked for.
+    """

@@ -21,14 +21,17 @@ import io
 import json
 import math
 import os
+import sys
 import uuid
+import warnings
 from pathlib import Path
+from types import FrameType
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ..exceptions import PowerlawLMError, RunTableError
+from ..exceptions import PowerlawLMError, ReadWarning, RunTableError
 from . import _files
 from ._checks import check_whole_steps, quote_list
 
@@ -219,7 +222,7 @@ def read_text(path: Path, who: str) -> bytes:
 
 def read_jsonl(path: Path, who: str = "read_runs") -> list[dict[str, Any]]:
     """Return the objects of a JSON Lines file, naming the first bad line if any."""
-    data = read_text(path, who)
+    data = _without_torn_line(read_text(path, who), path, who)
     _check_depth(data, f"{who}: {str(path)!r}", RunTableError, lines=True)
     text = data.decode("utf-8").split("\n")
     lines = [line for line in text if line.strip()]
@@ -247,6 +250,42 @@ def read_jsonl(path: Path, who: str = "read_runs") -> list[dict[str, Any]]:
                 "an object; each line must be one JSON object (one row, or one Run)."
             )
     raise RunTableError(f"{who}: {str(path)!r} is not JSON Lines: one JSON object per line.")
+
+
+def _without_torn_line(data: bytes, path: Path, who: str) -> bytes:
+    """`data` less a torn last line (no newline, not JSON), with a warning that says so.
+
+    A writer killed inside a write (a sweep appending a run) leaves such a line; the lines
+    before it are complete, and the next append cuts the torn one off.
+    """
+    cut = data.rfind(b"\n") + 1
+    last = data[cut:]
+    if not last.strip():
+        return data
+    try:
+        json.loads(last)
+    except ValueError:
+        complete = data.count(b"\n", 0, cut)
+        warnings.warn(
+            f"{who}: the last line of {str(path)!r} (from byte {cut}, {len(last)} bytes) is "
+            "torn: it has no newline and is not valid JSON, as a write interrupted by a kill "
+            f"leaves it. Read the {complete} complete lines before it; the next resume of "
+            "the sweep (or of the writer) repairs the file, or delete that line.",
+            ReadWarning,
+            stacklevel=_caller_level(),
+        )
+        return data[:cut]
+    return data
+
+
+def _caller_level() -> int:
+    """The stack level of the first caller outside powerlaw_lm, for a warning."""
+    package = str(Path(__file__).resolve().parents[1])
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def read_frame(path: Path, fmt: Format, run_column: str, who: str = "read_runs") -> pd.DataFrame:

@@ -26,9 +26,9 @@ from pydantic import (
     model_validator,
 )
 
-from ._checks import CANONICAL, NUMERIC
+from ._checks import CANONICAL, NUMERIC, Problems, quote_list
 
-__all__ = ["CurvePoint", "Run", "RunConfig", "describe_errors", "json_type"]
+__all__ = ["CurvePoint", "Run", "RunConfig", "describe_errors", "json_type", "runs_frame"]
 
 _PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 _NonNegativeFinite = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -258,6 +258,37 @@ class Run(BaseModel):
             else:
                 data[key] = pd.Series(vals, dtype=object)
         return pd.DataFrame(data, index=pd.RangeIndex(len(pts)))
+
+
+def runs_frame(runs: list[Run], who: str) -> pd.DataFrame:
+    """The rows of :class:`Run` records, run after run, after checking them as a whole.
+
+    Refuses an empty list, items that are not :class:`Run` records, two runs of one name and
+    runs without curve points; `who` heads the message.
+
+    Examples
+    --------
+    >>> run = Run(config=RunConfig(name="a"), curve=[CurvePoint(S=1, L=5.0)])
+    >>> runs_frame([run], "RunTable.from_runs")
+       S    L run
+    0  1  5.0   a
+    """
+    problems = Problems(who)
+    if not runs:
+        problems.add("no runs given: pass at least one Run.")
+    bad = [i for i, r in enumerate(runs) if not isinstance(r, Run)]
+    if bad:
+        problems.add(f"items {bad[:5]} are not Run records: build them with Run(...).")
+    problems.raise_if_any()
+    names = pd.Series([r.config.name for r in runs])
+    for name in dict.fromkeys(names[names.duplicated()]):
+        where = np.flatnonzero(names.to_numpy() == name).tolist()
+        problems.add(f"runs {where[:5]} share the name {name!r}: give each run its own name.")
+    empty = [r.config.name for r in runs if not r.curve]
+    if empty:
+        problems.add(f"runs {quote_list(empty)} have no curve points: drop them.")
+    problems.raise_if_any()
+    return pd.concat([r.to_frame() for r in runs], ignore_index=True, sort=False)
 
 
 def describe_errors(exc: ValidationError, limit: int = 5) -> str:

@@ -26,10 +26,10 @@ from pydantic import ValidationError
 
 from ..exceptions import RunTableError
 from . import _checks as _v
-from . import _files
+from . import _files, _sources
 from . import io as _io
 from ._checks import NUMERIC, Problems, quote_list
-from .models import CurvePoint, Run, RunConfig
+from .models import CurvePoint, Run, RunConfig, runs_frame
 
 __all__ = ["CANONICAL", "CurvePoint", "Run", "RunConfig", "RunTable", "read_runs"]
 
@@ -178,24 +178,7 @@ class RunTable:
         >>> len(table), table.n_runs, dict(table.derived)
         (6, 3, {'D': 'D = SB', 'C': 'C = 6ND'})
         """
-        runs = list(runs)
-        problems = Problems("RunTable.from_runs")
-        if not runs:
-            problems.add("no runs given: pass at least one Run.")
-        bad = [i for i, r in enumerate(runs) if not isinstance(r, Run)]
-        if bad:
-            problems.add(f"items {bad[:5]} are not Run records: build them with Run(...).")
-        problems.raise_if_any()
-        names = pd.Series([r.config.name for r in runs])
-        for name in dict.fromkeys(names[names.duplicated()]):
-            where = np.flatnonzero(names.to_numpy() == name).tolist()
-            problems.add(f"runs {where[:5]} share the name {name!r}: give each run its own name.")
-        empty = [r.config.name for r in runs if not r.curve]
-        if empty:
-            problems.add(f"runs {quote_list(empty)} have no curve points: drop them.")
-        problems.raise_if_any()
-        frame = pd.concat([r.to_frame() for r in runs], ignore_index=True, sort=False)
-        return cls(frame)
+        return cls(runs_frame(list(runs), "RunTable.from_runs"))
 
     def to_frame(self) -> pd.DataFrame:
         """Return a copy as a DataFrame: canonical columns first, then the others.
@@ -456,27 +439,48 @@ class RunTable:
 
 
 def read_runs(
-    path: str | os.PathLike[str], *, required: Sequence[str] = ("L",), **columns: str
+    path: _sources.Source, *, required: Sequence[str] = ("L",), **columns: Any
 ) -> RunTable:
-    r"""Read runs from CSV, JSONL or parquet (by suffix) into a :class:`RunTable`.
+    r"""Read runs from CSV, JSONL or parquet files (by suffix) into a :class:`RunTable`.
 
-    A gzip'ed file is read as it is, whatever its suffix (``runs.csv`` or ``runs.csv.gz``);
-    text is UTF-8, with or without a byte-order mark. Steps ``S`` in a file must be whole
-    numbers (a fraction is a sign of shifted columns or of steps in thousands). The ``run``
-    column is read as text, so that ids such as ``"007"`` or ``"NA"`` stay as
-    written; floats are read exactly (a file written by :meth:`RunTable.write` gives back
-    the same table, its derived columns now ordinary ones, so ``derived`` is empty unless
-    the file lacks a column). A JSONL file may hold one flat row per line, or one :class:`Run` per
-    line (``run.model_dump_json()``), which is read with :meth:`RunTable.from_runs`.
+    `path` is one file, a glob pattern (``"runs/*.csv"``; ``**`` reaches into
+    sub-folders) or a list of files, read in that order (a pattern's matches sorted by
+    name). A gzip'ed file is read as it is, whatever its suffix (``runs.csv`` or
+    ``runs.csv.gz``); text is UTF-8, with or without a byte-order mark. Steps ``S`` in a
+    file must be whole numbers (a fraction is a sign of shifted columns or of steps in
+    thousands). The ``run`` column is read as text, so that ids such as ``"007"`` or
+    ``"NA"`` stay as written; floats are read exactly (a file written by
+    :meth:`RunTable.write` gives back the same table, its derived columns now ordinary ones,
+    so ``derived`` is empty unless the file lacks a column). A JSONL file may hold one flat
+    row per line, or one :class:`Run` per line (``run.model_dump_json()``, as a sweep
+    writes them). A JSONL file whose last line is torn (no newline, not valid JSON: a
+    writer killed inside a write) is read without that line, with a
+    :class:`~powerlaw_lm.exceptions.ReadWarning`; a bad line anywhere else is an error.
+
+    Run ids, file by file:
+
+    - a ``run`` column (or the column mapped onto it) gives them;
+    - without one, a file with steps ``S`` (a learning curve) or a single row is one run,
+      named after the file (``runs/small.csv`` is run ``"small"``; files of one name in
+      different folders are named by their path below the folder they share, ``a/log``);
+      a file of several curves without a run column is refused;
+    - otherwise (final points of several models) each row is its own run: ``"0"``,
+      ``"1"``, ... for one file, ``"<file>/0"``, ... when several files are read;
+    - where an id given by a column appears in more than one file, the ids of every file
+      that gives its own become ``"<file>/<id>"``, so that runs of different files never
+      merge.
 
     Parameters
     ----------
-    path : str or os.PathLike
-        A ``.csv``, ``.jsonl`` or ``.parquet`` file.
+    path : str, os.PathLike or list of them
+        A ``.csv``, ``.jsonl`` or ``.parquet`` file, a glob pattern, or a list of files.
     required : sequence of str, default=("L",)
         Columns that must be present or derivable.
-    **columns : str
-        ``canonical="your_column"``, as in :meth:`RunTable.from_frame`.
+    **columns : str, number or bool
+        A str maps a column: ``canonical="your_column"``, as in
+        :meth:`RunTable.from_frame`. A number or bool is a constant column, the same value
+        in every row of every file: ``N=1.28e9`` (a constant that the file has as a column
+        already is refused).
 
     Returns
     -------
@@ -486,12 +490,20 @@ def read_runs(
     ------
     RunTableError
         Naming the file, the line or column and the fix: for a missing file (also a
-        ``FileNotFoundError``) or a folder (also an ``IsADirectoryError``), an unknown
-        suffix, an empty file or one with a header but no rows, CSV rows with more or fewer
-        fields than the header, repeated or empty header names, text that is not UTF-8, a
-        zip, bzip2, xz or zstd file, a bad JSON line or JSON nested deeper than
-        :data:`~powerlaw_lm.records.io.MAX_JSON_DEPTH`, fractional steps ``S``, a bad
-        mapping or a bad table.
+        ``FileNotFoundError``) or a folder (also an ``IsADirectoryError``), a glob pattern
+        that matches no file (naming the pattern and the folder; also a
+        ``FileNotFoundError``), a list entry that is not a file, an unknown suffix, an empty
+        file or one with a header but no rows, CSV rows with more or fewer fields than the
+        header, repeated or empty header names, text that is not UTF-8, a zip, bzip2, xz or
+        zstd file, a bad JSON line (but a torn last one) or JSON nested deeper than
+        :data:`~powerlaw_lm.records.io.MAX_JSON_DEPTH`, fractional steps ``S``, a file of
+        several curves without a run column, a constant that is also a column, a bad
+        mapping or a bad table (naming the file, where several are read).
+
+    Warns
+    -----
+    ReadWarning
+        For a torn last line of a JSONL file, naming the file and the byte where it starts.
 
     Examples
     --------
@@ -503,27 +515,95 @@ def read_runs(
     ...     table = read_runs(path, run="model", N="params", L="val_loss")
     >>> table["run"]
     array(['007', '008'], dtype=object)
+
+    One learning curve per file, a constant ``N`` per call:
+
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name, loss in [("small", 4.0), ("large", 3.0)]:
+    ...         text = f"step,loss\n100,{loss}\n200,{loss - 0.5}\n"
+    ...         _ = (pathlib.Path(tmp) / f"{name}.csv").write_text(text)
+    ...     table = read_runs(f"{tmp}/*.csv", S="step", L="loss", N=1.28e9)
+    >>> table.n_runs, list(table["run"]), table["N"][0]
+    (2, ['large', 'large', 'small', 'small'], np.float64(1280000000.0))
     """
-    path = Path(path)
+    mapping, constants = _sources.split_columns(columns, "read_runs")
+    paths, _ = _sources.expand(path, "read_runs")
+    labels = _sources.labels(paths)
+    parts = [(label, _read_file(p, mapping, constants)) for p, label in zip(paths, labels)]
+    frame = _sources.name_runs(parts, several=len(parts) > 1)
+    try:
+        table = RunTable(frame, required=required)
+    except RunTableError:
+        if len(parts) > 1:
+            _blame_file(frame, paths, [f for _, f in parts], required)
+        raise
+    where = str(paths[0]) if len(paths) == 1 else "the files of " + _describe(path)
+    _v.check_whole_steps(table._frame, f"read_runs: {where!r}")
+    return table
+
+
+def _describe(path: Any) -> str:
+    return repr(os.fspath(path)) if isinstance(path, (str, os.PathLike)) else "the list"
+
+
+def _read_file(path: Path, mapping: dict[str, str], constants: dict[str, Any]) -> pd.DataFrame:
+    """The rows of one file, its columns mapped onto canonical names and constants added."""
     if path.is_dir():
         raise _files.folder_error(path, "read_runs")
     fmt = _io.format_of(path, "read_runs", gzip=True)
+    name = repr(str(path))
     if fmt == "jsonl":
         rows = _io.read_jsonl(path)
         _refuse_empty(len(rows), path)
         if {"config", "curve"} <= set(rows[0]) <= {"config", "curve", "meta"}:
-            table = RunTable.from_runs(_runs_from_rows(rows, path))
-            if not columns:
-                table.require(*required)
-                return table
-            return RunTable.from_frame(table.to_frame(), required=required, **columns)
-        frame = pd.DataFrame(rows)
+            frame = runs_frame(_runs_from_rows(rows, path), f"read_runs: {name}")
+        else:
+            frame = pd.DataFrame(rows)
     else:
-        frame = _io.read_frame(path, fmt, columns.get("run", "run"))
+        frame = _io.read_frame(path, fmt, mapping.get("run", "run"))
         _refuse_empty(len(frame), path)
-    table = RunTable.from_frame(frame, required=required, **columns)
-    _v.check_whole_steps(table._frame, f"read_runs: {str(path)!r}")
-    return table
+    try:
+        rename = _v.rename_map(frame, mapping)
+    except RunTableError as exc:
+        raise RunTableError(f"read_runs: {name}: {exc}") from None
+    frame = frame.rename(columns=rename) if rename else frame
+    frame = _sources.add_constants(frame, constants, f"read_runs: {name}")
+    if "run" not in frame.columns and "S" in frame.columns:
+        _refuse_several_curves(frame, name)
+    return frame
+
+
+def _refuse_several_curves(frame: pd.DataFrame, name: str) -> None:
+    try:
+        repeated = frame["S"].duplicated(keep=False)
+        if not repeated.any() or frame[repeated].duplicated(keep=False).all():
+            return
+    except TypeError:  # lists among the cells: the table names them, row by row
+        return
+    rows = np.flatnonzero(repeated.to_numpy())
+    step = frame["S"].iloc[rows[0]]
+    same = rows[(frame["S"].iloc[rows] == step).to_numpy()]
+    raise RunTableError(
+        f"read_runs: {name} has no run column, so it is read as one learning curve, but "
+        f"step S = {step!r} is on rows {same[:5].tolist()} with different values: the file "
+        "holds several runs. Map the column that tells them apart (run='your_column'), or "
+        "write one file per run."
+    )
+
+
+def _blame_file(
+    frame: pd.DataFrame, paths: list[Path], parts: list[pd.DataFrame], required: Sequence[str]
+) -> None:
+    """Raise the first file's own error, naming it, where one file alone is bad."""
+    end = 0
+    for path, own in zip(paths, parts):
+        columns = [c for c in frame.columns if c in own.columns or c == "run"]
+        part = frame.iloc[end : end + len(own)][columns]
+        end += len(own)
+        try:
+            RunTable(part, required=required)
+        except RunTableError as exc:
+            raise RunTableError(f"read_runs: {str(path)!r}: {exc}") from None
 
 
 def _refuse_empty(n_rows: int, path: Path) -> None:
