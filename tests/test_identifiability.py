@@ -93,16 +93,88 @@ def test_a_parameter_on_a_bound_is_one_of_the_reasons():
 
 
 def test_diagnose_finds_a_near_flat_direction():
-    law = pl.get_law("kaplan_n")
-    theta = law.to_fitted({"alpha_N": 1.5, "N_c": 8.8e13})
-    # Each alone inside the limits (N_c's interval spans a factor of 6, alpha_N's stays
-    # positive), but jointly free along (1, 1): a factor of 11 there.
-    cov = np.array([[0.3, 0.2999], [0.2999, 0.3]])
-    d = diagnose(law, theta, vary=(True, True), bounds=law.bounds_fitted, cov=cov, dof=None)
-    assert d.parameters == ("alpha_N", "N_c")
+    law = pl.get_law("power_law")  # E, N_0 (both fitted as logs), alpha_N
+    theta = law.to_fitted({"E": 1.7, "N_0": 8.8e13, "alpha_N": 0.3})
+    # At the fixed exponent, E and N_0 each stay inside the limits (a factor of 6), but
+    # jointly they are free along (1, 1, 0): a factor of 13 there.
+    cov = np.array([[0.3, 0.2999, 0.0], [0.2999, 0.3, 0.0], [0.0, 0.0, 1e-4]])
+    d = diagnose(law, theta, vary=(True, True, True), bounds=law.bounds_fitted, cov=cov, dof=None)
+    assert d.parameters == ("E", "N_0")
     assert d.reasons == (
-        "the data do not identify a direction involving alpha_N, N_c (a flat or near-flat "
+        "the data do not identify a direction involving E, N_0 (a flat or near-flat "
         "direction of the covariance)",
     )
-    assert diagnose(law, theta, vary=(True, True), bounds=law.bounds_fitted,
+    assert diagnose(law, theta, vary=(True, True, True), bounds=law.bounds_fitted,
                     cov=cov / 100, dof=None).ok  # fmt: skip
+
+
+def test_a_scale_that_moves_with_its_exponent_is_only_reparametrised():
+    # L = (N_c/N)^alpha_N: the data pin down alpha_N (+-0.0082 at 90%) and alpha_N log N_c;
+    # log N_c then carries alpha_N's error times log(N_c/N): +-3.29, a factor of 720.
+    law = pl.get_law("kaplan_n")
+    theta = law.to_fitted({"alpha_N": 0.076, "N_c": 8.8e13})
+    sd_alpha, sd_log_nc, corr = 0.005, 2.0, -0.999
+    cov = np.array([[sd_alpha**2, corr * sd_alpha * sd_log_nc],
+                    [corr * sd_alpha * sd_log_nc, sd_log_nc**2]])  # fmt: skip
+    bounds = law.bounds_fitted
+    assert diagnose(law, theta, vary=(True, True), bounds=bounds, cov=cov, dof=None).ok
+    # The same marginal errors without the correlation: N_c is undetermined at any alpha_N.
+    d = diagnose(law, theta, vary=(True, True), bounds=bounds, cov=np.diag(np.diag(cov)), dof=None)
+    assert d.parameters == ("N_c",)
+    assert d.reasons[0].startswith("N_c's 90% interval spans a factor of 7.2e+02")
+
+
+def kaplan_data(key: str, seed: int) -> dict[str, np.ndarray]:
+    """12 runs over the top 1.5 decades of Kaplan's range, 2% noise, from his published fit."""
+    pub = pl.published.get(key)
+    rng = np.random.default_rng(seed)
+    X = {v: 10 ** rng.uniform(np.log10(hi) - 1.5, np.log10(hi), 12)
+         for v, (_, hi) in pub.valid_range.items()}  # fmt: skip
+    return {**X, "L": pub.predict(**X) * np.exp(rng.normal(0.0, 0.02, 12))}
+
+
+def marginal_span(res, name: str) -> float:
+    """The factor that a scale's marginal 90% Wald interval spans (the old rule's measure)."""
+    lo, hi = res.ci(0.9, method="wald")[name]
+    return hi / lo
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    ("key", "scale"),
+    [("kaplan2020:L_N", "N_c"), ("kaplan2020:L_C", "C_c"), ("kaplan2020:L_D", "D_c")],
+)
+def test_silent_on_kaplans_pure_power_laws_fitted_to_data_from_them(key, scale, seed):
+    data = kaplan_data(key, seed)
+    res, caught = fit_recording(data, pl.published.get(key).law.name)
+    assert caught == [] and res.identifiability.ok
+    # The loss is pinned down inside the data range (90% band within 3%) ...
+    pred = res.predict(**{v: data[v] for v in res.law.variables}, interval=0.9, kind="confidence")
+    assert np.all(np.log(pred.upper / pred.lower) < 2 * 0.03)
+    # ... while the marginal interval of N_c or C_c spans more than a factor of 10 (measured
+    # 13 to 260 over these seeds; D_c's 4.6 to 6.3): the old rule fired on those.
+    if scale != "D_c":
+        assert marginal_span(res, scale) > 10
+
+
+def test_silent_on_kaplans_l_nd_fitted_to_a_grid_from_it():
+    pub = pl.published.get("kaplan2020:L_ND")
+    N, D = np.meshgrid(np.geomspace(1.5e7, 1.5e9, 6), np.geomspace(2.3e8, 2.3e10, 5))
+    N, D = N.ravel(), D.ravel()
+    L = pub.predict(N=N, D=D) * np.exp(np.random.default_rng(0).normal(0.0, 0.02, N.size))
+    res, caught = fit_recording({"N": N, "D": D, "L": L}, "kaplan_nd")
+    assert caught == [] and res.identifiability.ok
+    assert max(marginal_span(res, "N_c"), marginal_span(res, "D_c")) > 10  # 23 measured
+
+
+def test_on_the_bundled_calibration_finals():
+    grid = pl.datasets.load("calibration", stages=["grid*"]).final().to_frame()
+    # L(N) of the longest run of every size: N_c's marginal interval spans a factor of 11.
+    longest = grid.loc[grid.groupby("N")["D"].idxmax(), ["N", "L"]]
+    res, caught = fit_recording(longest, "kaplan_n")
+    assert caught == [] and res.identifiability.ok and marginal_span(res, "N_c") > 10
+    res, caught = fit_recording(grid[["N", "D", "L"]], "kaplan_nd")
+    assert caught == [] and res.identifiability.ok
+    # Chinchilla on the same finals drives E to zero: that is reported.
+    res, caught = fit_recording(grid[["N", "D", "L"]], "chinchilla")
+    assert len(caught) == 1 and "E" in res.identifiability.parameters

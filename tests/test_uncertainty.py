@@ -143,25 +143,42 @@ def test_posterior_of_learning_curves_warns_that_rows_are_treated_as_independent
 
 @pytest.mark.data
 def test_posterior_intervals_agree_with_the_bootstrap_on_epochs_points(epoch_frame):
-    # Issue 12: on Epoch's 240 points the posterior's intervals are within 20% of the
-    # bootstrap's widths: the new-run prediction intervals and A, E, alpha. B and beta's
-    # are narrower (0.73 to 0.81 of the point bootstrap's, with 300 to 1000 resamples):
-    # the bootstrap sees heavier tails in the D direction than the Gaussian model of the
-    # roots of the loss; they are bounded at 30%.
+    """Issue 12: on Epoch's 240 points the posterior's 90% intervals are within 20% of the
+    bootstrap's widths for A, E, alpha and the new-run predictions.
+
+    B and beta are the measured exception, and the difference is real, not a sampling or
+    chain-length artefact (2000 resamples; a chain of 300 autocorrelation times gives
+    0.73 and 0.74, as this one of 75 does). Epoch's residuals are heteroscedastic: their
+    RMS is 0.0137 in the fifth of the points with the fewest tokens per parameter, 0.0043
+    to 0.0052 elsewhere, and those points are the ones that pin down B and beta. The
+    bootstrap, resampling points, sees it: its B and beta draws have heavy tails (90% over
+    50% width about 3.0; 2.44 for a normal law) while the posterior, whose rows share one
+    scale, is Gaussian (2.5), so its 90% widths are about 0.72 of the bootstrap's while
+    its central 50% widths are within 15%. With the same residuals permuted over the
+    points (exchangeable errors) the bootstrap's tails are normal (2.26 to 2.60) and the
+    posterior's B and beta widths come out 1.04 to 1.44 of the bootstrap's (A's 0.97 to
+    1.23). The two methods answer different questions here; see the module text of
+    :mod:`powerlaw_lm.fitting.posterior`.
+    """
     pytest.importorskip("emcee")
     res = fit(epoch_frame, "chinchilla")
     post = posterior(res, seed=0, progress=False)
     assert post.meta["converged"]
-    boot = fit(epoch_frame, "chinchilla", bootstrap=300, seed=42, progress=False)
-    ci_post, ci_boot = post.ci(0.9), boot.ci(0.9)
+    boot = fit(epoch_frame, "chinchilla", bootstrap=2000, seed=42, progress=False)
 
-    def width(ci, name):
-        lo, hi = ci[name]
-        return np.log(hi / lo) if name in ("A", "B", "E") else hi - lo
+    def width(draws, name, level):
+        d = draws[:, res.law.param_names.index(name)]
+        lo, hi = np.percentile(d[np.isfinite(d)], [50 - 50 * level, 50 + 50 * level])
+        return hi - lo
 
-    for name, tol in [("A", 0.2), ("E", 0.2), ("alpha", 0.2), ("B", 0.3), ("beta", 0.3)]:
-        ratio = width(ci_post, name) / width(ci_boot, name)
-        assert abs(ratio - 1) < tol, (name, ratio)
+    for name in ("A", "E", "alpha"):
+        ratio = width(post.draws, name, 0.9) / width(boot.draws, name, 0.9)
+        assert abs(ratio - 1) < 0.2, (name, ratio)
+    for name in ("B", "beta"):
+        tails = [width(d, name, 0.9) / width(d, name, 0.5) for d in (post.draws, boot.draws)]
+        assert tails[0] < 2.7 and tails[1] > tails[0] + 0.3, (name, tails)
+        central = width(post.draws, name, 0.5) / width(boot.draws, name, 0.5)
+        assert abs(central - 1) < 0.2, (name, central)
     at = {"N": np.array([4e8, 2e9, 7e10]), "D": np.array([8e9, 4e10, 1.4e12])}
     a, b = post.predict(interval=0.9, **at), boot.predict(interval=0.9, **at)
     ratio = np.log(a.upper / a.lower) / np.log(b.upper / b.lower)

@@ -28,9 +28,23 @@ Convergence
     Otherwise :func:`posterior` warns (:class:`~powerlaw_lm.exceptions.FitWarning`), or
     refuses with ``strict=True``.
 
-The likelihood treats rows as independent; for learning curves (several rows per run)
-the run-clustered covariance or a bootstrap of whole runs is the honest choice, and
-:func:`posterior` warns.
+What it answers
+    The likelihood treats rows as independent and **exchangeable**: one scale for every
+    row. A bootstrap of points does not assume that, so where the scatter about the law
+    changes across the table the two differ. On Epoch's 240 Chinchilla points (residual
+    RMS 0.0137 for the fifth with the fewest tokens per parameter, about 0.005 elsewhere)
+    the posterior's 90% widths are 0.90 to 0.92 of a 2000-resample bootstrap's for ``A``,
+    ``E`` and ``alpha`` but 0.72 for ``B`` and ``beta``, which those noisy points pin down:
+    the bootstrap's draws of ``B`` and ``beta`` have heavy tails, the posterior's are
+    Gaussian, and their central 50% widths agree within 15%. With the same residuals
+    permuted over the points (exchangeable errors) the bootstrap's tails are normal and
+    the ratios for ``B`` and ``beta`` rise to 1.04 to 1.44 (``A``'s: 0.97 to 1.23). For
+    Huber's loss the model of the signed roots is a quasi-likelihood, not a density of the
+    rows, and it is not calibrated: on Epoch's points its widths are 1.5 to 1.9 times those
+    of a bootstrap of residuals, which asks its question (exchangeable errors); for the
+    squared loss, where it is the Gaussian model of the log losses, they agree within 17%.
+    For learning curves (several rows per run) the run-clustered covariance or a bootstrap
+    of whole runs is the honest choice, and :func:`posterior` warns.
 """
 
 from __future__ import annotations
