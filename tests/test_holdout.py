@@ -18,7 +18,12 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from powerlaw_lm.exceptions import DegenerateDataError, FitWarning, RunTableError
+from powerlaw_lm.exceptions import (
+    DegenerateDataError,
+    ExtrapolationWarning,
+    FitWarning,
+    RunTableError,
+)
 from powerlaw_lm.fitting import fit
 from powerlaw_lm.holdout import (
     BacktestResult,
@@ -531,3 +536,35 @@ def test_backtest_derives_the_columns_a_law_reads_for_the_held_out_runs_too() ->
     # The law is exact; each schedule is rebuilt from the lr logged every 100 steps, which
     # costs 0.05% at most (measured).
     assert bt.max_error < 1e-3
+
+
+def _size_ladder(sizes: np.ndarray) -> pd.DataFrame:
+    """Three runs per size off L = 1.7 + (1e5 / N)^0.3 (0.3% noise): one variable, N."""
+    rng = np.random.default_rng(3)
+    N = np.repeat(sizes, 3)
+    L = (1.7 + (1e5 / N) ** 0.3) * np.exp(rng.normal(0.0, 0.003, N.size))
+    return pd.DataFrame({"run": [f"r{i}" for i in range(N.size)], "N": N, "L": L})
+
+
+def test_backtest_from_two_sizes_gives_a_third_an_unbounded_interval() -> None:
+    # Two sizes pin E + (N_0/N)^alpha_N at those sizes only: at a third size the prediction
+    # moves with alpha_N at no cost to the fit, so no finite interval is honest.
+    three = _size_ladder(np.array([1e6, 1e7, 1e8]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        with pytest.warns(ExtrapolationWarning, match="do not determine.*alpha_N"):
+            bt = backtest(three, "power_law")
+    assert bt.n_test == 3 and bt.covered.all()
+    assert np.all(bt.lower == 0.0) and np.all(np.isinf(bt.upper))
+    # ... while the sizes it was fitted on keep finite intervals, of either kind,
+    inside = bt.fit.predict(N=[1e6, 1e7], interval=0.9)
+    band = bt.fit.predict(N=[1e6, 1e7], interval=0.9, kind="confidence")
+    assert np.all(np.isfinite(inside.upper)) and np.all(np.isfinite(band.upper))
+    assert np.all(inside.upper / inside.value < 1.05)
+    # ... and three sizes determine the fourth: a finite interval, no such warning.
+    four = _size_ladder(np.array([1e6, 1e7, 1e8, 1e9]))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bt4 = backtest(four, "power_law")
+    assert not any("do not determine" in str(w.message) for w in caught)
+    assert np.all(np.isfinite(bt4.upper)) and np.all(bt4.upper / bt4.predicted < 1.1)

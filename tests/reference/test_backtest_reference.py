@@ -156,7 +156,8 @@ def test_default_intervals_cover_80_percent_of_held_out_runs(
     extrapolating, 2/2, 4/5 and 1/3 at 5.7%, 5.4% and 4.4%). Widths are bounded too, so
     that coverage is not bought with useless intervals: each mean half-width below 12%, and
     their mean below 9% (the loss drops by 3-10% from one size to the next on these ladders,
-    the baselines above; an interval much wider than that cannot tell two sizes apart).
+    the baselines above; an interval much wider than that cannot tell two sizes apart), and
+    every interval bounded.
     """
     results = [bt for _, bt in (misfitting_finals, misfitting_curves, calibration)]
     assert all(bt.kind == "prediction" and bt.level == 0.9 for bt in results)
@@ -171,6 +172,9 @@ def test_default_intervals_cover_80_percent_of_held_out_runs(
     print(report)
     assert covered / total >= 0.8, f"{covered} of {total} covered: {report}"
     assert max(widths) < 0.12 and np.mean(widths) < 0.09, report
+    # Nor with unbounded ones: these ladders' fits determine every prediction they make
+    # (powerlaw_lm.fitting.prediction.unidentified).
+    assert all(np.all(np.isfinite(bt.upper)) and np.all(bt.lower > 0) for bt in results)
 
 
 def test_each_fit_measures_its_own_extrapolation_error(

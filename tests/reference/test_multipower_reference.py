@@ -12,19 +12,47 @@ Their README reports, per size, the mean over the six held-out curves of each cu
 and of its largest relative error: 0.110% / 0.409% (25M), 0.142% / 0.583% (100M) and
 0.168% / 0.995% (400M).
 
+The authors' law counts the warmup. Their code (thu-yao-01-luo/MultiPowerLaw, models.py and
+evaluation.py) sums the loss drop over every step k >= 1, so the warmup's increments enter it
+with the opposite sign: B sum_warmup (eta_k - eta_{k-1}) G(eta_k^-gamma S_k(t)), about
+B * 3e-4 = 0.16 nats that fade slowly as G -> 1. The paper's equation, and this library's
+`multipower`, count decrements after the warmup only (t counts the steps after it, whose
+area enters as S_W). So the README's parameters belong to
+the authors' convention: with it, a direct per-step sum over the rebuilt schedules (with
+their warmup, which reaches the peak one step earlier) gives their figures, 0.1102/0.4095,
+0.1425/0.5829 and 0.1680/0.9948, while in `multipower` the same parameters are 3.2%, 4.3%
+and 5.4% off (the tests below). The `lr` column of every file equals the rebuilt schedule
+at its steps (to 2e-15), so the schedule is not the difference either.
+
 What a fit at the optimum of the same objective (Huber delta = 1e-3 on the log residual)
 gives, and why (measured while writing these tests):
 
 - the worst-case figure beats the README's for every size;
 - the mean figure does not (0.138%, 0.175%, 0.226%). The authors' parameters are not the
-  optimum of their objective: their training loss is 2 to 9 times the optimum's (AdamW,
-  stopped early, from a start whose B comes from the limit G = 1). Both conventions for the
-  warmup (in the loss drop, as their code; or not, as the paper and this library) and the
-  authors' two-stage start, refined to convergence, give 0.19% to 0.23% at 400M: the long
-  cosine_72000 run, whose end the law puts 0.8% too low, holds most of the gap.
+  optimum of their objective: in their own convention, refitted to convergence (scipy's
+  least_squares with the same Huber loss, started from their parameters), the training
+  objective falls 2.1x, 13x and 7.3x (25M, 100M, 400M) and the held-out mean rises to
+  0.137%, 0.165% and 0.216% (worst 0.360%, 0.505%, 0.630%). Their fit stops AdamW after
+  at most 200 steps from C = 1, beta = gamma = 0.5, which keeps the shape of G near there;
+  at the optimum the shape wanders (`multipower` at 25M: beta = 0.01; either convention at
+  100M: C = 0.002, gamma = 1.36), and the long cosine_72000 run, which the law then misses
+  by 0.43%, 0.47% and 0.66% on average (the authors' parameters: 0.22%, 0.25%, 0.20%),
+  holds most of the gap.
+- Choices a user could make, measured on all three sizes at once (held-out mean / mean
+  worst, %, 25M, 100M, 400M): the default 0.138/0.307, 0.175/0.532, 0.226/0.664; squared
+  loss or Huber delta = 1e-2 0.146/0.317, 0.175/0.533, 0.229/0.666; delta = 3e-3 0.140,
+  0.175, 0.229; squared in the loss rather than its log (log residuals weighted by L^2)
+  0.148, 0.175, 0.229; each run weighted equally 0.131, 0.175, 0.226; the schedule rebuilt
+  from the logged `lr` column instead (Schedule.from_logged: a 128-step ramp where wsdcon
+  drops at once) 0.118/0.588, 0.129/0.605, 0.186/0.736, which trades a better mean for a
+  worst case above the README's and blurs a schedule the authors define exactly. None
+  beats the README's mean on every size, so the default stays, and the mean test stays a
+  strict xfail.
 - Two sizes do not identify the floor of the size term, L0 = E + (N_c/N)^alpha_N: any
   alpha_N fits the 25M and 100M curves equally (the objective agrees to 7 digits from
-  alpha_N = 0.1 to 0.4), while the 400M prediction moves from 0.2% to 2% mean error.
+  alpha_N = 0.1 to 0.4), while the 400M prediction moves from 0.2% to 2% mean error. The
+  fit cannot tell, so its intervals for a 400M curve are unbounded
+  (powerlaw_lm.fitting.prediction.unidentified).
 """
 
 from __future__ import annotations
@@ -36,7 +64,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from powerlaw_lm.exceptions import FitWarning
+from powerlaw_lm.exceptions import ExtrapolationWarning, FitWarning
 from powerlaw_lm.fitting import FitResult, fit
 from powerlaw_lm.schedules import Schedule, add_schedule_features
 
@@ -52,6 +80,14 @@ HELD_OUT = (
 )  # fmt: skip
 # README: mean relative error and mean of the per-curve worst, in %, six held-out curves.
 PUBLISHED = {25: (0.110, 0.409), 100: (0.142, 0.583), 400: (0.168, 0.995)}
+# The authors' fitted [L0, A, alpha, B, C, beta, gamma] per size, as their src/config.py
+# holds them (the README rounds them to 4-5 digits).
+PUBLISHED_PARAMS = {
+    25: (3.04045406, 0.52468604, 0.50786857, 363.78751622, 2.06560812, 0.58279013, 0.64142257),
+    100: (2.6514477, 0.60115152, 0.45295811, 437.9464276, 2.13245612, 0.59785199, 0.65523644),
+    400: (2.37474466, 0.65421216, 0.42878731, 523.42464371, 2.02462735, 0.59350493, 0.63472457),
+}
+NAMES = ("L0", "A", "alpha", "B", "C", "beta", "gamma")
 
 
 def _schedule(name: str) -> Schedule:
@@ -104,6 +140,65 @@ def _errors(result: FitResult, data: pd.DataFrame) -> tuple[float, float]:
     return 100 * float(np.mean(means)), 100 * float(np.mean(worst))
 
 
+def _direct(params: tuple[float, ...], schedule: Schedule, steps: np.ndarray,
+            *, with_warmup: bool) -> np.ndarray:  # fmt: skip
+    """The multi-power law by a plain sum over every step, as the authors' evaluation.py.
+
+    L0 + A S1(t)^-alpha - B sum_k (eta_{k-1} - eta_k) G(eta_k^-gamma S_k(t)), over the steps
+    k >= 1 (`with_warmup`, their code) or after the warmup only (their paper, `multipower`).
+    """
+    L0, A, alpha, B, C, beta, gamma = params
+    eta = schedule.values
+    area = np.cumsum(eta)
+    k = np.flatnonzero(np.diff(eta)) + 1  # the steps whose learning rate changes
+    if not with_warmup:
+        k = k[k > schedule.warmup]
+    drops = []
+    for t in steps:
+        ks = k[k <= t]
+        x = C * eta[ks] ** -gamma * (area[t] - area[ks - 1])
+        drops.append(np.sum((eta[ks - 1] - eta[ks]) * (1 - (1 + x) ** -beta)))
+    return L0 + A * area[steps] ** -alpha - B * np.asarray(drops)
+
+
+def test_published_parameters_give_the_published_errors_with_the_warmup_in_the_drop(curves):
+    """The README's parameters, in the authors' convention, give the README's figures."""
+    held = curves[curves["schedule"].isin(HELD_OUT)]
+    for size, params in PUBLISHED_PARAMS.items():
+        means, worst, ours = [], [], []
+        for name, rows in held[held["size"] == size].groupby("schedule"):
+            steps, loss = rows["S"].to_numpy(), rows["L"].to_numpy()
+            # Their warmup, np.linspace(0, peak, 2160), reaches the peak one step earlier.
+            eta = _schedule(name).values.copy()
+            eta[:2160] = np.linspace(0.0, 3e-4, 2160)
+            theirs = Schedule.from_values(eta, warmup=2159)
+            error = np.abs(_direct(params, theirs, steps, with_warmup=True) / loss - 1)
+            means.append(error.mean())
+            worst.append(error.max())
+            law = FitResult.from_params("multipower", dict(zip(NAMES, params)))
+            mine = law.predict(**{v: rows[v].to_numpy() for v in law.law.variables})
+            ours.append(np.abs(mine / loss - 1).mean())
+        got = (100 * np.mean(means), 100 * np.mean(worst))
+        print(f"{size}M: README parameters, warmup in the drop {got}; in multipower "
+              f"{100 * np.mean(ours):.2f}% (README {PUBLISHED[size]})")  # fmt: skip
+        assert got == pytest.approx(PUBLISHED[size], abs=6e-4)  # the README rounds to 1e-3
+        assert 100 * np.mean(ours) > 3.0  # the same parameters, the paper's convention
+
+
+def test_multipower_is_the_plain_sum_over_the_steps_after_warmup(curves):
+    """The binned loss drop of `multipower` against the plain sum, on every held-out curve."""
+    held = curves[curves["schedule"].isin(HELD_OUT)]
+    worst = 0.0
+    for (size, name), rows in held.groupby(["size", "schedule"]):
+        params = PUBLISHED_PARAMS[size]
+        law = FitResult.from_params("multipower", dict(zip(NAMES, params)))
+        mine = law.predict(**{v: rows[v].to_numpy() for v in law.law.variables})
+        plain = _direct(params, _schedule(name), rows["S"].to_numpy(), with_warmup=False)
+        worst = max(worst, float(np.max(np.abs(mine / plain - 1))))
+    print(f"multipower vs the plain sum: largest relative difference {worst:.2e}")
+    assert worst < 1.1e-4  # schedules.LD_LAGS: "less than 0.011% of the loss"
+
+
 @pytest.fixture(scope="module")
 def per_size(curves: pd.DataFrame) -> dict[int, tuple[float, float]]:
     """`multipower` fitted per size on the authors' three schedules; held-out errors."""
@@ -126,7 +221,8 @@ def test_multipower_beats_the_published_worst_case_per_size(per_size, size):
     strict=True,
     reason="the optimum of the authors' objective predicts the six held-out curves with mean "
     "errors 0.138%, 0.175%, 0.226% against the README's 0.110%, 0.142%, 0.168%, which come "
-    "from parameters 2-9x worse on the training curves; see the module docstring",
+    "from parameters that stop short of the optimum of their own law (2-13x its training "
+    "objective; refitted to convergence, 0.137%, 0.165%, 0.216%); see the module docstring",
 )
 @pytest.mark.parametrize("size", SIZES)
 def test_multipower_matches_the_published_mean_per_size(per_size, size):
@@ -142,8 +238,16 @@ def test_multipower_n_from_25m_and_100m_predicts_all_nine_400m_curves(curves):
     print(f"multipower_n, 25M + 100M -> 400M: mean {mean:.3f}%, mean worst {worst:.3f}%")
     assert mean <= 1.0
     # ... but only where the search happens to stop: two sizes leave the floor open, and
-    # the fit says so (see the next test).
+    # the fit says so (see the next test),
     assert any("N_c" in str(w.message) for w in caught if issubclass(w.category, FitWarning))
+    # ... and its intervals for a 400M curve are unbounded, not 0.6% wide: the data do not
+    # determine that prediction. At the sizes it was fitted on they stay finite.
+    X = {v: curves[v].to_numpy() for v in result.law.variables}
+    with pytest.warns(ExtrapolationWarning, match="do not determine.*alpha_N"):
+        p = result.predict(interval=0.9, **X)
+    big = curves["size"].to_numpy() == 400
+    assert np.all(np.isinf(p.upper[big])) and np.all(p.lower[big] == 0)
+    assert np.all(p.upper[~big] / p.value[~big] < 1.02)
 
 
 def test_two_sizes_do_not_identify_the_floor_of_the_size_term(curves):
