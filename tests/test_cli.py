@@ -130,3 +130,21 @@ def test_exit_status_1_is_a_check_that_disagreed_and_2_is_bad_input(tmp_path, ca
     err = capsys.readouterr().err
     assert err.startswith("powerlaw-lm check: error: ") and "'theta' has 1 values" in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_runs_argument_takes_a_glob_and_a_number_sets_a_constant_column(tmp_path):
+    """Three seeds of one size, one CSV each as trackers export them; N given on the line."""
+    import argparse
+
+    from powerlaw_lm.cli._common import read_table
+
+    for seed in range(3):
+        rows = "".join(f"{s},{2.0 + 1 / s + seed * 1e-3}\n" for s in (10, 20, 40, 80))
+        (tmp_path / f"seed{seed}.csv").write_text("step,loss\n" + rows)
+    args = argparse.Namespace(
+        runs=str(tmp_path / "seed*.csv"), column=["S=step", "L=loss", "N=1.28e9"]
+    )
+    table = read_table(args)
+    frame = table.to_frame()
+    assert sorted(frame["run"].unique()) == ["seed0", "seed1", "seed2"]
+    assert (frame["N"] == 1.28e9).all() and len(frame) == 12

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -59,23 +60,43 @@ def choices(func: Callable[..., Any], name: str) -> list[Any]:
     return list(typing.get_args(annotation))
 
 
-def parse_columns(pairs: list[str]) -> dict[str, str]:
-    """Parse ``["N=params", "L=val_loss"]`` into ``{"N": "params", "L": "val_loss"}``.
+def parse_columns(pairs: list[str]) -> dict[str, str | float]:
+    """Parse ``["N=params", "L=val_loss", "N=1.28e9"]`` for :func:`~powerlaw_lm.read_runs`.
+
+    A value that reads as a number is a constant column (as ``read_runs(path, N=1.28e9)``);
+    anything else names the column of the file.
+
+    Raises
+    ------
+    ValueError
+        If a pair is not ``CANONICAL=VALUE``.
 
     Examples
     --------
     >>> parse_columns(["N=params", "L=val_loss"])
     {'N': 'params', 'L': 'val_loss'}
+    >>> parse_columns(["N=1.28e9"])
+    {'N': 1280000000.0}
     """
-    out: dict[str, str] = {}
+    out: dict[str, str | float] = {}
     for pair in pairs:
         name, sep, column = pair.partition("=")
         if not sep or not name or not column:
             raise ValueError(
-                f"--column takes CANONICAL=YOUR_COLUMN, e.g. --column N=params; got {pair!r}."
+                f"--column takes CANONICAL=YOUR_COLUMN or CANONICAL=NUMBER, e.g. --column "
+                f"N=params or --column N=1.28e9; got {pair!r}."
             )
-        out[name.strip()] = column.strip()
+        out[name.strip()] = _constant_or_name(column.strip())
     return out
+
+
+def _constant_or_name(value: str) -> str | float:
+    """A finite number given on the command line is a constant; anything else a column name."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return number if math.isfinite(number) else value
 
 
 def check_output(path: Path | None, flag: str) -> None:
@@ -101,13 +122,18 @@ def check_output(path: Path | None, flag: str) -> None:
 
 def add_runs(parser: argparse.ArgumentParser, what: str = "runs") -> None:
     """The positional file of runs and the repeatable ``--column CANONICAL=NAME``."""
-    parser.add_argument("runs", type=Path, help=f"CSV, JSONL or parquet file of {what}")
+    parser.add_argument(
+        "runs",
+        help=f"CSV, JSONL or parquet file of {what}, or a quoted glob of them, one run per file "
+        "(e.g. 'runs/*.csv')",
+    )
     parser.add_argument(
         "--column",
         action="append",
         default=[],
         metavar="CANONICAL=NAME",
-        help="map a column of the file onto a canonical name (repeatable), e.g. N=params",
+        help="map a column of the file onto a canonical name (repeatable), e.g. N=params; "
+        "a number sets a constant column, e.g. N=1.28e9",
     )
 
 
