@@ -141,7 +141,8 @@ def read_table(args: argparse.Namespace) -> RunTable:
     """The runs of :func:`add_runs`'s options, read and validated."""
     from ..records.table import read_runs
 
-    return read_runs(args.runs, **parse_columns(args.column))
+    columns: dict[str, Any] = parse_columns(args.column)
+    return read_runs(args.runs, **columns)
 
 
 def add_level(
