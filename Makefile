@@ -37,8 +37,12 @@ pytest: $(STAMP)
 examples: $(STAMP)
 	@set -e; for f in examples/*.py; do echo "== $$f"; $(PY) $$f --out out/examples; done
 
+# The build (-T prints the whole traceback of an error, such as a failing tutorial cell),
+# then the checks of the site it wrote (offline math, no remote assets, the executed
+# tutorial): tests/test_docs_html.py runs only here, with --docs-built.
 docs: $(STAMP)
-	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	$(VENV)/bin/sphinx-build -W --keep-going -T -q -b html docs docs/_build/html
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_docs_html.py --docs-built
 
 test: lint typecheck pytest examples docs
 

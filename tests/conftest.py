@@ -54,3 +54,31 @@ def synthetic_chinchilla(
     L = p["E"] + p["A"] * N ** -p["alpha"] + p["B"] * D ** -p["beta"]
     L = L * np.exp(rng.normal(0, noise, n_points))
     return pd.DataFrame({"N": N, "D": D, "L": L})
+
+
+# -- tests/test_docs_html.py: checks of the built site, run by `make docs` -----------------
+DOCS_HTML_TESTS = "test_docs_html.py"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--docs-built``: run the checks of ``docs/_build/html`` (``make docs`` passes it)."""
+    parser.addoption(
+        "--docs-built",
+        action="store_true",
+        help=f"run tests/{DOCS_HTML_TESTS} on the site that sphinx-build just wrote; without "
+        "it those tests are deselected (make docs runs them after the build)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the built-site checks unless ``--docs-built``: the site may not exist yet.
+
+    Deselected, not skipped: pytest's summary counts them as deselected, and ``make docs``
+    runs them, after its build, with the option.
+    """
+    if config.getoption("--docs-built"):
+        return
+    dropped = [item for item in items if item.path.name == DOCS_HTML_TESTS]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item.path.name != DOCS_HTML_TESTS]

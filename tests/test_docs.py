@@ -20,6 +20,7 @@ import subprocess
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -198,6 +199,74 @@ def test_api_page_covers_the_public_modules() -> None:
             + ", ".join(missing)
             + " (add each to an autosummary list there once it imports)"
         )
+
+
+# -- the tutorial notebook -----------------------------------------------------------------
+TUTORIAL = DOCS / "tutorial.ipynb"
+
+
+def test_root_toctree_puts_the_tutorial_after_install() -> None:
+    """Its first six entries are the header links (conf.py: header_links_before_dropdown)."""
+    toctree = (DOCS / "index.rst").read_text().split(".. toctree::", 1)[1]
+    entries = re.findall(r"^   ([\w/]+)\s*$", toctree, flags=re.M)
+    assert entries[:6] == [
+        "install",
+        "tutorial",
+        "concepts",
+        "laws/index",
+        "auto_examples/index",
+        "api",
+    ]
+    assert set(entries[6:]) == {"extrapolation", "reproducing"}
+    assert (DOCS / "tutorial.ipynb").exists() and (DOCS / "laws" / "index.rst").exists()
+
+
+def _tutorial() -> dict[str, Any]:
+    return dict(json.loads(TUTORIAL.read_text(encoding="utf-8")))
+
+
+def test_tutorial_is_stored_without_outputs() -> None:
+    """The docs build executes it (myst-nb, nb_execution_mode = "force"); outputs in the
+    file would only go stale."""
+    nb = _tutorial()
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert len(code) >= 8
+    stale = [i for i, c in enumerate(code) if c["outputs"] or c["execution_count"] is not None]
+    assert not stale, f"code cells {stale} of {TUTORIAL.name} hold outputs: clear them"
+
+
+def test_tutorial_goes_from_tracker_exports_to_an_allocation() -> None:
+    source = "\n".join("".join(c["source"]) for c in _tutorial()["cells"])
+    steps = [
+        "to_csv(exports",  # writes the folder of exports
+        "pl.read_wandb_export(",
+        "pl.read_runs(",
+        "pl.fit(",
+        "pl.backtest(",
+        "pl.compute_optimal(",
+    ]
+    positions = [source.find(step) for step in steps]
+    assert -1 not in positions, dict(zip(steps, positions, strict=True))
+    assert positions == sorted(positions), "the tutorial's steps are out of order"
+    assert "wandb.Api()" in source  # how to fetch the histories, shown but not run
+
+
+def test_make_docs_checks_the_site_it_built() -> None:
+    """The built-site checks run after sphinx-build, with --docs-built (tests/conftest.py)."""
+    text = (ROOT / "Makefile").read_text()
+    recipe = re.findall(r"^\t(.+)$", text.split("\ndocs:", 1)[1].split("\n\n", 1)[0], flags=re.M)
+    assert recipe[0].startswith("$(VENV)/bin/sphinx-build -W --keep-going")
+    assert "tests/test_docs_html.py" in recipe[1] and "--docs-built" in recipe[1]
+    assert re.search(r"^test: .*\bdocs\b", text, flags=re.M)
+
+
+def test_notebook_pages_depend_on_every_package_file() -> None:
+    files = powerlaw_docs.package_files()
+    package = Path(powerlaw_lm.__file__).resolve().parent
+    assert package / "records" / "table.py" in files
+    assert package / "data" / "calibration.jsonl.gz" in files
+    assert not [p for p in files if "__pycache__" in p.parts]
 
 
 # -- README and Makefile -------------------------------------------------------------------

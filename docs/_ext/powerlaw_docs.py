@@ -5,6 +5,9 @@ equation, variables, parameter table, references) and lists the published fits i
 :mod:`powerlaw_lm.published` that use it, so a law page cannot drift from the code. At the end
 of reading, every law in ``powerlaw_lm.laws.LAWS`` must have a page ``laws/<name>``; a
 missing page is a warning, which ``-W`` turns into a failed build.
+
+A notebook page (the tutorial, executed by myst-nb) depends on every file of the package,
+so that a change to the library re-runs it on the next build.
 """
 
 from __future__ import annotations
@@ -193,9 +196,27 @@ def drop_long_values(app: Sphinx, doctree: nodes.document) -> None:
                     annotation.parent.remove(annotation)
 
 
+def package_files() -> list[Path]:
+    """The package's modules and bundled data, which an executed notebook depends on."""
+    import powerlaw_lm
+
+    package = Path(powerlaw_lm.__file__).resolve().parent
+    return sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def notebooks_depend_on_the_package(app: Sphinx, docname: str, source: list[str]) -> None:
+    """Make a notebook page outdated whenever a file of the package changes."""
+    if app.env.doc2path(docname).suffix != ".ipynb":
+        return
+    for path in package_files():
+        app.env.note_dependency(path, docname=docname)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
-    """Register the directive, the consistency check and the value filter."""
+    """Register the directive, the consistency check, the value filter and the notebook
+    dependencies."""
     app.add_directive("scaling-law", ScalingLawDirective)
     app.connect("env-check-consistency", check_law_pages)
     app.connect("doctree-read", drop_long_values)
+    app.connect("source-read", notebooks_depend_on_the_package)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
