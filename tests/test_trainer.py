@@ -8,10 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,43 +27,16 @@ from powerlaw_lm.trainer.model import GPT  # noqa: E402
 from powerlaw_lm.trainer.spec import SpecError, SweepSpec, load_spec  # noqa: E402
 from powerlaw_lm.trainer.sweep import RunStore, SweepError, run_sweep  # noqa: E402
 
+from ._sweeps import comparable, tiny_spec  # noqa: E402
+
 SMOKE = Path(__file__).resolve().parents[1] / "src" / "powerlaw_lm" / "trainer" / "specs"
-# Fields that measure the machine rather than the computation: excluded when records of
-# two runs are compared for equality.
-TIMING_EXTRA = {"wall_s", "tokens_per_s", "mfu"}
-TIMING_META = {"wall_s", "eval_s", "started_at", "peak_flops"}
 
 
 def _tiny_spec(name: str, *, n_models: int = 2, tokens: int = 16384, **defaults: Any) -> dict:
-    return {
-        "name": name,
-        "corpus": "pydoc",
-        "n_ctx": 32,
-        "defaults": {
-            "batch_size": 1024,
-            "warmup_steps": 2,
-            "accum_steps": 2,
-            "eval_tokens": 1024,
-            "eval_points": 3,
-            "first_eval": 2,
-            **defaults,
-        },
-        "models": [
-            {"name": f"w{16 * (i + 1)}", "n_layer": 1, "d_model": 16 * (i + 1), "n_head": 2}
-            for i in range(n_models)
-        ],
-        "stages": [{"name": "g", "tokens": [tokens]}],
-    }
-
-
-def _comparable(run: Run) -> dict:
-    data = json.loads(run.model_dump_json())
-    for point in data["curve"]:
-        for key in TIMING_EXTRA:
-            point["extra"].pop(key)
-    for key in TIMING_META:
-        data["meta"].pop(key)
-    return data
+    widths = tuple(16 * (i + 1) for i in range(n_models))
+    raw = tiny_spec(name, widths=widths, tokens=(tokens,))
+    raw["defaults"].update({"warmup_steps": 2, "accum_steps": 2, "eval_points": 3, **defaults})
+    return raw
 
 
 def _cli(*args: str) -> list[str]:
@@ -176,7 +147,7 @@ def test_same_seed_gives_identical_records() -> None:
     )  # fmt: skip
     a = train(cfg, corpus, peak_flops=1e9)
     b = train(cfg, corpus, peak_flops=1e9)
-    assert _comparable(a) == _comparable(b)
+    assert comparable(a) == comparable(b)
     other = TrainConfig(**{**cfg.__dict__, "seed": 1})
     assert train(other, corpus, peak_flops=1e9).curve[-1].L != a.curve[-1].L
 
@@ -310,14 +281,14 @@ def test_seeds_give_different_curves_and_the_same_seed_the_same_bits(tmp_path: P
     (plain,) = RunStore(tmp_path / "plain" / "runs.jsonl").runs()
     zero, one = RunStore(tmp_path / "seeded" / "runs.jsonl").runs()
     # Seed 0 is the run a spec without seeds makes, to the bit.
-    assert _comparable(zero) == _comparable(plain)
+    assert comparable(zero) == comparable(plain)
     # Seed 1 starts from other weights and sees other batches: every evaluation differs.
     assert one.config.seed == 1 and zero.config.seed == 0
     assert [p.S for p in one.curve] == [p.S for p in zero.curve]
     assert all(a.L != b.L for a, b in zip(zero.curve, one.curve))
     # Training seed 1 again reproduces its record.
     again = train(spec.members()[1], load_corpus("pydoc"), peak_flops=1e9)
-    assert _comparable(again) == _comparable(one)
+    assert comparable(again) == comparable(one)
 
 
 def test_the_calibration_seeds_repeat_grid3M_with_other_seeds() -> None:
@@ -343,51 +314,6 @@ def test_the_calibration_seeds_repeat_grid3M_with_other_seeds() -> None:
 # ---------------------------------------------------------------- sweeps: resume, jobs, errors
 
 
-@pytest.mark.slow
-def test_sweep_killed_with_sigkill_resumes_without_loss_or_duplicates(tmp_path: Path) -> None:
-    spec_path = tmp_path / "spec.json"
-    spec_path.write_text(json.dumps(_tiny_spec("kill", n_models=3, tokens=16384)))
-    members = [m.name for m in load_spec(spec_path).members()]
-    out = tmp_path / "out"
-    store = RunStore(out / "runs.jsonl")
-    proc = subprocess.Popen(
-        _cli(str(spec_path), "--out", str(out), "--no-progress"),
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while not (store.path.exists() and store.names()) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    before = store.path.read_bytes()
-    done = store.names()
-    assert 1 <= len(done) < len(members), "the kill must land mid-sweep"
-    # A torn line, as if a writer had died mid-write: cut off at the next append.
-    with open(store.path, "ab") as fh:
-        fh.write(b'{"config": {"name": "torn')
-
-    result = run_sweep(load_spec(spec_path), out, peak_flops=1e9, progress=False)
-    assert result.skipped == done
-    assert result.trained == [m for m in members if m not in done]
-    assert store.names() == members  # each once, in order
-    assert store.path.read_bytes().startswith(before)  # finished runs kept byte for byte
-    assert all(line.endswith("}") for line in store.path.read_text().splitlines())
-
-
-@pytest.mark.slow
-def test_a_run_in_a_worker_process_matches_one_in_process(tmp_path: Path) -> None:
-    # --jobs 2 trains in spawned worker processes; one member keeps it to one worker.
-    spec = SweepSpec.model_validate(_tiny_spec("jobs", n_models=1, tokens=4096))
-    serial = run_sweep(spec, tmp_path / "one", peak_flops=1e9, progress=False)
-    parallel = run_sweep(spec, tmp_path / "two", jobs=2, peak_flops=1e9, progress=False)
-    assert parallel.trained == serial.trained == ["g-w16-D4.096k-B1024"]
-    (one,) = RunStore(serial.path).runs()
-    (two,) = RunStore(parallel.path).runs()
-    assert _comparable(one) == _comparable(two)
-
-
 def test_index_runs_one_member_and_is_checked(tmp_path: Path) -> None:
     spec = SweepSpec.model_validate(_tiny_spec("idx", n_models=2, tokens=4096))
     result = run_sweep(spec, tmp_path, index=1, peak_flops=1e9, progress=False)
@@ -400,23 +326,41 @@ def test_resume_refuses_a_changed_spec(tmp_path: Path) -> None:
     spec = SweepSpec.model_validate(_tiny_spec("chg", n_models=1, tokens=4096))
     run_sweep(spec, tmp_path, peak_flops=1e9, progress=False)
     changed = SweepSpec.model_validate(_tiny_spec("chg", n_models=1, tokens=4096, lr=0.01))
+    # The folder's spec.json refuses another spec at once, naming the first difference.
+    with pytest.raises(
+        SweepError,
+        match=rf"{tmp_path} holds the runs of another spec: defaults\.lr is 'kaplan' there, "
+        r"0\.01 now\. Write this spec's runs to a new --out folder, or delete .* to start "
+        r"over; to extend the sweep on purpose, delete .*spec\.json",
+    ):
+        run_sweep(changed, tmp_path, progress=False)
+    # Extending on purpose (spec.json deleted): a stored run the spec now defines
+    # differently is still refused, run by run.
+    (tmp_path / "spec.json").unlink()
     with pytest.raises(
         SweepError,
         match=r"run 'g-w16-D4.096k-B1024' was trained with "
         r"different settings \(\['lr'\]\).*new --out folder",
     ):
         run_sweep(changed, tmp_path, progress=False)
+    assert json.loads((tmp_path / "spec.json").read_text())["defaults"]["lr"] == 0.01
 
 
 def test_store_ignores_and_repairs_a_torn_last_line(tmp_path: Path) -> None:
+    from powerlaw_lm.exceptions import PowerlawLMWarning
     from powerlaw_lm.records import CurvePoint, RunConfig
 
     store = RunStore(tmp_path / "runs.jsonl")
     run_a = Run(config=RunConfig(name="a"), curve=[CurvePoint(S=1, L=2.0)])
     assert store.append(run_a)
+    size = store.path.stat().st_size
     with open(store.path, "ab") as fh:
         fh.write(b'{"config": {"na')
-    assert store.names() == ["a"]
+    with pytest.warns(
+        PowerlawLMWarning,
+        match=rf"{store.path}: the last line \(from byte {size}, 15 bytes\) is incomplete",
+    ):
+        assert store.names() == ["a"]
     assert store.append(Run(config=RunConfig(name="b"), curve=[CurvePoint(S=1, L=2.0)]))
     assert not store.append(run_a)
     assert store.names() == ["a", "b"]

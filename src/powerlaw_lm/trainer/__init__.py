@@ -8,7 +8,8 @@ load their modules on first use.
 - :func:`train` trains one run (:class:`TrainConfig`, the one schema of a run's settings,
   with :class:`RunSettings` and :class:`GPTConfig`) into a :class:`~powerlaw_lm.records.Run`;
 - :func:`run_sweep` trains a :class:`SweepSpec` (see :func:`load_spec`) into a resumable
-  JSONL file;
+  store (:class:`RunStore`, per-run claims) that concurrent processes share, on local
+  processes, Ray or SLURM (:mod:`powerlaw_lm.trainer.launchers`);
 - :class:`GPT` and :class:`GPTConfig` are the model; :func:`load_corpus` the data.
 """
 
@@ -30,7 +31,7 @@ _LAZY: dict[str, str] = {
     "SweepSpec": "spec",
     "SpecError": "spec",
     "load_spec": "spec",
-    "RunStore": "sweep",
+    "RunStore": "store",
     "SweepError": "sweep",
     "run_sweep": "sweep",
 }
@@ -59,7 +60,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .loop import train
     from .model import GPT
     from .spec import SpecError, SweepSpec, load_spec
-    from .sweep import RunStore, SweepError, run_sweep
+    from .store import RunStore
+    from .sweep import SweepError, run_sweep
 
 
 def __getattr__(name: str) -> Any:

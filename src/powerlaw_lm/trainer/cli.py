@@ -9,6 +9,13 @@ Examples::
     powerlaw-lm train calibration.yaml --out calibration --index 7        # one Slurm task
     torchrun --standalone --nproc_per_node=2 -m powerlaw_lm.trainer.cli spec.yaml --out d
     powerlaw-lm train calibration.yaml --list                             # members, no training
+    powerlaw-lm train calibration.yaml --out cal --launcher ray --address auto
+    powerlaw-lm train calibration.yaml --out cal --launcher slurm --partition gpu --time 90
+
+Several ``powerlaw-lm train`` processes (or machines sharing the folder) may run on one
+``--out`` at once: they split the runs, none trained twice. Exit status: 0 when every run
+is stored or in progress elsewhere, 1 when some runs failed (listed in ``OUT/failures.log``,
+retried on the next resume), 2 on bad usage (a different spec in ``--out``, say).
 """
 
 from __future__ import annotations
@@ -41,16 +48,57 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "spec", help="sweep spec (YAML or JSON), or a bundled name: smoke, calibration"
     )
     parser.add_argument("--out", help="output folder; runs go to OUT/runs.jsonl (resumed)")
-    parser.add_argument("--jobs", type=int, default=1, help="runs side by side (default 1)")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="runs side by side (default 1; ray: local CPUs)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="threads per run (default 1)")
     parser.add_argument("--index", type=int, default=None, help="train only member I (0-based)")
     parser.add_argument(
         "--device", default="cpu", help="cpu (default), cuda, or auto (cuda when available)"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_launcher_arguments(parser)
     parser.add_argument(
         "--list", action="store_true", help="print the members (index, name, N, D, B) and stop"
     )
+
+
+def _add_launcher_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("launcher (see powerlaw_lm.trainer.launchers)")
+    group.add_argument(
+        "--launcher",
+        choices=["local", "ray", "slurm"],
+        default="local",
+        help="local processes (default), Ray tasks, or a SLURM job array via submitit",
+    )
+    group.add_argument("--address", help="ray: the cluster's address (default: a local one)")
+    group.add_argument("--partition", help="slurm: #SBATCH --partition")
+    group.add_argument("--time", type=int, help="slurm: time limit per run, minutes (60)")
+    group.add_argument("--gpus", type=int, help="slurm: GPUs per run (1 with --device cuda)")
+    group.add_argument("--mem-gb", type=float, help="slurm: memory per run, GB")
+    group.add_argument("--account", help="slurm: #SBATCH --account")
+    group.add_argument("--qos", help="slurm: #SBATCH --qos")
+    group.add_argument("--constraint", help="slurm: #SBATCH --constraint")
+    group.add_argument("--array-parallelism", type=int, help="slurm: runs of the array at once")
+    group.add_argument("--slurm-folder", help="slurm: submitit's folder (default OUT/slurm)")
+    group.add_argument(
+        "--slurm-cluster",
+        choices=["slurm", "local", "debug"],
+        help="slurm: submitit's executor (default: slurm when sbatch is found)",
+    )
+
+
+def _launcher_options(args: argparse.Namespace) -> dict[str, object]:
+    if args.launcher == "ray":
+        names = {"address": "address"}
+    elif args.launcher == "slurm":
+        names = {"partition": "partition", "time": "time", "gpus": "gpus", "mem_gb": "mem_gb"}
+        names.update(account="account", qos="qos", constraint="constraint")
+        names.update(array_parallelism="array_parallelism", slurm_folder="folder")
+        names.update(slurm_cluster="cluster")
+    else:
+        names = {}
+    return {key: getattr(args, a) for a, key in names.items() if getattr(args, a) is not None}
 
 
 def _spec_path(spec: str) -> str:
@@ -74,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        0 on success, 2 on bad usage.
+        0 on success, 1 if some runs failed, 2 on bad usage.
 
     Examples
     --------
@@ -122,18 +170,20 @@ def run(args: argparse.Namespace) -> int:
             index=args.index,
             device=args.device,
             threads=args.threads,
+            launcher=args.launcher,
+            launcher_options=_launcher_options(args),
             progress=not args.no_progress,
         )
+    except ImportError as exc:  # a launcher's extra is missing: say which, no traceback
+        print(f"powerlaw-lm train: error: {exc}", file=sys.stderr)
+        return 2
     finally:
         if distributed:
             dist.barrier()
             dist.destroy_process_group()
     if int(os.environ.get("RANK", "0")) == 0:
-        print(
-            f"{spec.name}: trained {len(result.trained)}, already done {len(result.skipped)}, "
-            f"of {result.total}; runs in {result.path}"
-        )
-    return 0
+        print(result.summary(spec.name))
+    return 1 if result.failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

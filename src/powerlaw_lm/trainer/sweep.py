@@ -1,148 +1,33 @@
-"""Run a sweep: train its members, append each finished run atomically, resume on restart.
+"""Run a sweep: claim, train and store each member; resume on restart; refuse a mixed folder.
 
-The output folder holds ``runs.jsonl``, one :class:`~powerlaw_lm.records.Run` per line,
-and ``spec.json``, the spec last run into it. A run is appended only when it has
-finished, in one ``write`` under an exclusive lock, then synced; a restart skips every run
-already in the file, so a sweep killed at any moment (even with SIGKILL) loses at most the
-runs in progress and never duplicates one. A line torn by a crash mid-write is cut off
-before the next append.
+The output folder is a concurrent store (see :mod:`powerlaw_lm.trainer.store`):
+``runs.jsonl`` with one :class:`~powerlaw_lm.records.Run` per line, appended whole under an
+exclusive lock; ``claims/<run>.lock``, the per-run claims (``flock``, dropped by the kernel
+when the holder dies); ``spec.json``, the spec, written by the first process and compared
+by every later one; ``failures.log``, one line per failed attempt. Any number of sweep
+processes, on one machine or on several that share the folder, and any launcher
+(``local``, ``ray``, ``slurm``; see :mod:`powerlaw_lm.trainer.launchers`) split the
+members with none trained twice; a sweep killed at any moment (even with SIGKILL) loses at
+most the runs in progress, which the next resume trains.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from ..exceptions import SweepError
 from .config import TrainConfig
 from .spec import SweepSpec
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .data import Corpus
+from .store import RunStore, pin_spec
+from .task import Launch, Outcome
 
 __all__ = ["RunStore", "SweepError", "SweepResult", "run_sweep"]
-
-
-class RunStore:
-    """An append-only JSONL file of finished runs, safe against crashes and concurrency.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The JSONL file; created on first append.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from powerlaw_lm.records import CurvePoint, Run, RunConfig
-    >>> store = RunStore(pathlib.Path(tempfile.mkdtemp()) / "runs.jsonl")
-    >>> run = Run(config=RunConfig(name="a"), curve=[CurvePoint(S=1, L=2.0)])
-    >>> store.append(run), store.append(run), store.names()
-    (True, False, ['a'])
-    """
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-
-    @contextmanager
-    def _locked(self) -> Iterator[int]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield fd
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-    def _lines(self) -> list[str]:
-        if not self.path.exists():
-            return []
-        data = self.path.read_bytes()
-        complete = data[: data.rfind(b"\n") + 1]
-        return [line for line in complete.decode("utf-8").splitlines() if line.strip()]
-
-    def records(self) -> list[dict[str, Any]]:
-        """Return the finished runs as parsed JSON objects, in file order.
-
-        A torn last line (no newline: the writer died mid-write) is ignored.
-
-        Returns
-        -------
-        list of dict
-            One per run.
-
-        Raises
-        ------
-        SweepError
-            If a complete line is not valid JSON.
-        """
-        out = []
-        for i, line in enumerate(self._lines(), start=1):
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise SweepError(
-                    f"{self.path}: line {i} is not valid JSON ({exc.msg}); the file was "
-                    "edited or corrupted. Remove that line and rerun to retrain the run."
-                ) from exc
-        return out
-
-    def names(self) -> list[str]:
-        """Return the names of the finished runs, in file order.
-
-        Returns
-        -------
-        list of str
-            The ``config.name`` of each line.
-        """
-        return [r["config"]["name"] for r in self.records()]
-
-    def runs(self) -> list[Any]:
-        """Return the finished runs as :class:`~powerlaw_lm.records.Run` objects.
-
-        Returns
-        -------
-        list of Run
-            In file order.
-        """
-        from ..records import Run
-
-        return [Run.model_validate(r) for r in self.records()]
-
-    def append(self, run: Any) -> bool:
-        """Append one finished run unless a run of that name is already stored.
-
-        Parameters
-        ----------
-        run : Run
-            The record.
-
-        Returns
-        -------
-        bool
-            True if written, False if the name was already there.
-        """
-        line = (run.model_dump_json() + "\n").encode("utf-8")
-        with self._locked() as fd:
-            size = os.fstat(fd).st_size
-            data = self.path.read_bytes()
-            keep = data.rfind(b"\n") + 1
-            if keep != size:
-                os.ftruncate(fd, keep)
-            if run.config.name in self.names():
-                return False
-            view = memoryview(line)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        return True
 
 
 @dataclass(frozen=True)
@@ -152,19 +37,53 @@ class SweepResult:
     Parameters
     ----------
     trained : list of str
-        Runs trained and appended now.
+        Runs trained and stored by this call.
     skipped : list of str
-        Runs already in the file.
+        Runs stored already (before the call, or by another process meanwhile).
     total : int
         Members of the spec (or 1 with ``index``).
     path : pathlib.Path
         The JSONL file.
+    claimed : list of str
+        Runs left alone because another live process was training them.
+    failed : list of str
+        Runs that failed (each has one line in ``failures.log``); the next resume
+        retries them.
     """
 
     trained: list[str]
     skipped: list[str]
     total: int
     path: Path
+    claimed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def summary(self, name: str) -> str:
+        """One line: what was trained, skipped, claimed elsewhere and failed.
+
+        Parameters
+        ----------
+        name : str
+            The sweep's name.
+
+        Returns
+        -------
+        str
+            For the command line.
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> print(SweepResult(["a"], ["b"], 4, Path("o/r.jsonl"), [], ["d"]).summary("s"))
+        s: trained 1, already done 1, failed 1 (['d'], see o/failures.log), of 4; runs in o/r.jsonl
+        """
+        text = f"{name}: trained {len(self.trained)}, already done {len(self.skipped)}"
+        if self.claimed:
+            text += f", in progress elsewhere {len(self.claimed)}"
+        if self.failed:
+            log = self.path.parent / "failures.log"
+            text += f", failed {len(self.failed)} ({self.failed[:5]}, see {log})"
+        return text + f", of {self.total}; runs in {self.path}"
 
 
 def _check_against_store(store: RunStore, members: Sequence[TrainConfig]) -> set[str]:
@@ -190,80 +109,7 @@ def _check_against_store(store: RunStore, members: Sequence[TrainConfig]) -> set
     return done
 
 
-@dataclass(frozen=True)
-class _Launch:
-    """How every run of a sweep is trained: its corpus, device, threads and peak rate."""
-
-    corpus: dict[str, Any]
-    device: str
-    threads: int
-    peak_flops: float | None
-
-    @classmethod
-    def of(cls, spec: SweepSpec, *, device: str, threads: int, peak_flops: float | None) -> _Launch:
-        """The launch of `spec`'s runs: its corpus, on `device` with `threads` threads."""
-        corpus: dict[str, Any] = {"name": spec.corpus, "tokenizer": spec.tokenizer}
-        corpus["bpe_vocab_size"] = spec.bpe_vocab_size
-        return cls(corpus, device, threads, peak_flops)
-
-    def prepare(self) -> tuple[Corpus, float]:
-        """Set this process's threads; load the corpus; measure the peak rate if not given."""
-        import torch
-
-        from . import data
-        from .loop import resolve_device
-        from .perf import measure_peak_flops
-
-        torch.set_num_threads(self.threads)
-        corpus = data.load_corpus(**self.corpus)
-        dev = resolve_device(self.device)
-        dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
-        return corpus, self.peak_flops or measure_peak_flops(dev, dtype=dtype)
-
-
-@dataclass
-class _Sink:
-    """Where finished runs go: the store, the names trained now, the caller's hook."""
-
-    store: RunStore
-    on_run: Callable[[str], None] | None
-    trained: list[str] = field(default_factory=list)
-
-    def keep(self, run: Any) -> None:
-        name = run.config.name
-        if self.store.append(run):
-            self.trained.append(name)
-        if self.on_run is not None:
-            self.on_run(name)
-
-
-def _worker_init(launch: _Launch) -> None:
-    global _WORKER
-    corpus, peak = launch.prepare()
-    _WORKER = {"corpus": corpus, "peak": peak, "device": launch.device, "ppid": os.getppid()}
-
-
-_WORKER: dict[str, Any] = {}
-
-
-def _worker_train(config: TrainConfig) -> str:
-    from .loop import train
-
-    parent = _WORKER["ppid"]
-
-    def orphan_check(_: int) -> None:
-        # A worker whose sweep was killed stops instead of finishing a run nobody stores.
-        if os.getppid() != parent:
-            os._exit(1)
-
-    run = train(
-        config,
-        _WORKER["corpus"],
-        device=_WORKER["device"],
-        peak_flops=_WORKER["peak"],
-        progress=orphan_check,
-    )
-    return str(run.model_dump_json())
+Launcher = Literal["local", "ray", "slurm"]
 
 
 def run_sweep(
@@ -275,19 +121,25 @@ def run_sweep(
     device: Literal["cpu", "cuda", "auto"] | str = "cpu",
     threads: int = 1,
     peak_flops: float | None = None,
+    launcher: Launcher = "local",
+    launcher_options: dict[str, Any] | None = None,
     progress: bool = True,
     on_run: Callable[[str], None] | None = None,
 ) -> SweepResult:
-    """Train the members of a sweep that are not yet in ``out/runs.jsonl``.
+    """Train the members of a sweep that are neither stored nor claimed by a live process.
+
+    Any number of calls, in one or many processes and machines sharing ``out``, may run
+    at once: each claims a run before training it, so none is trained twice.
 
     Parameters
     ----------
     spec : SweepSpec
         The sweep.
     out : path
-        Output folder (created); holds ``runs.jsonl`` and ``spec.json``.
+        Output folder (created); see :mod:`powerlaw_lm.trainer.store` for its files.
     jobs : int, default=1
-        Runs trained side by side in separate processes (each with ``threads`` threads).
+        Runs trained side by side: worker processes under ``launcher="local"``, the CPUs
+        of the local Ray cluster under ``launcher="ray"`` (without ``address``).
     index : int, optional
         Train only member ``index`` (0-based), e.g. one task of a Slurm array.
     device : {"cpu", "cuda", "auto"}, default="cpu"
@@ -298,21 +150,36 @@ def run_sweep(
     peak_flops : float, optional
         Peak matmul rate of one run's device and threads (the MFU denominator); measured
         once per process when not given.
+    launcher : {"local", "ray", "slurm"}, default="local"
+        Where the runs train (see :mod:`powerlaw_lm.trainer.launchers`).
+    launcher_options : dict, optional
+        Options of the launcher: for ``"ray"`` ``address``, ``max_retries``; for
+        ``"slurm"`` ``cluster``, ``folder``, ``partition``, ``time``, ``gpus``, ``mem_gb``,
+        ``account``, ``qos``, ``constraint``, ``array_parallelism``, ``additional``
+        (see :func:`~powerlaw_lm.trainer.launchers.run_slurm`).
     progress : bool, default=True
         Show a progress bar (on stderr) over the tokens to train.
     on_run : callable, optional
-        Called with each run's name once it is stored.
+        Called with each run's name once this call has stored it.
 
     Returns
     -------
     SweepResult
-        Runs trained now and runs skipped as already done.
+        Runs trained now, stored already, claimed by other processes, and failed.
 
     Raises
     ------
     SweepError
-        If ``index`` is out of range, ``jobs`` is combined with ``torchrun``, or the
-        folder holds runs the spec now defines differently.
+        If ``index`` is out of range, ``jobs`` is combined with ``torchrun``, the
+        launcher or one of its options is unknown, ``out`` holds the runs of another spec,
+        or runs the spec now defines differently.
+    ImportError
+        If the launcher's package is missing (the ``ray`` or ``slurm`` extra).
+
+    Warns
+    -----
+    RuntimeWarning
+        For each failed run, naming it and its error; the sweep goes on.
 
     Examples
     --------
@@ -329,23 +196,61 @@ def run_sweep(
     >>> run_sweep(spec, out, progress=False).skipped
     ['g-a-D4.096k-B512']
     """
+    from . import launchers
+
     members = _selected(spec, index, jobs=jobs, threads=threads)
-    sink = _Sink(RunStore(Path(out) / "runs.jsonl"), on_run)
-    done = _check_against_store(sink.store, members)
+    options = dict(launcher_options or {})
+    launchers.require(launcher, options)
+    pin_spec(out, spec)
+    store = RunStore(Path(out) / "runs.jsonl")
+    done = _check_against_store(store, members)
     todo = [m for m in members if m.name not in done]
-    rank = int(os.environ.get("RANK", "0"))
-    if rank == 0:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / "spec.json").write_text(spec.model_dump_json(indent=2) + "\n")
+    tally = _Tally(on_run, stream=launcher == "local" and jobs == 1)
+    tally.seen["skipped"] += [m.name for m in members if m.name in done]
     if todo:
-        launch = _Launch.of(spec, device=device, threads=threads, peak_flops=peak_flops)
-        with _progress_bar(todo, spec.name, show=progress and rank == 0) as bar:
-            if jobs == 1:
-                _run_serial(todo, launch, sink, bar, rank)
+        launch = Launch.of(spec, device=device, threads=threads, peak_flops=peak_flops)
+        show = progress and int(os.environ.get("RANK", "0")) == 0
+        with _progress_bar(todo, spec.name, show=show) as tally.bar:
+            if launcher == "local":
+                step = None if tally.bar is None else tally.bar.update
+                launchers.run_local(todo, launch, out, tally, jobs=jobs, progress=step)
+            elif launcher == "ray":
+                launchers.run_ray(todo, launch, out, tally, **{"num_cpus": jobs, **options})
             else:
-                _run_parallel(todo, launch, jobs, sink, bar)
-    skipped = [m.name for m in members if m.name in done]
-    return SweepResult(sink.trained, skipped, len(members), sink.store.path)
+                launchers.run_slurm(todo, launch, out, tally, **options)
+    seen = {k: sorted(v, key=[m.name for m in members].index) for k, v in tally.seen.items()}
+    return SweepResult(
+        seen["trained"], seen["skipped"], len(members), store.path, seen["claimed"], seen["failed"]
+    )
+
+
+@dataclass
+class _Tally:
+    """Collects the outcomes of a sweep's members: lists, progress bar, warnings, hook."""
+
+    on_run: Callable[[str], None] | None
+    stream: bool  # the bar advances step by step (in this process), not run by run
+    bar: Any = None
+    seen: dict[str, list[str]] = field(
+        default_factory=lambda: {k: [] for k in ("trained", "skipped", "claimed", "failed")}
+    )
+
+    def __call__(self, outcome: Outcome, member: TrainConfig) -> None:
+        self.seen[outcome.status].append(outcome.name)
+        if outcome.status == "failed":
+            import warnings
+
+            error = outcome.error.split("\t", 2)[-1].replace("\t", ": ", 1)
+            warnings.warn(
+                f"run {outcome.name!r} failed ({error}); it is logged in failures.log and "
+                "retried on the next resume.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        if outcome.status == "trained" and self.on_run is not None:
+            self.on_run(outcome.name)
+        if self.bar is not None and not (self.stream and outcome.status == "trained"):
+            self.bar.update(member.max_steps * member.batch_size)
 
 
 def _selected(spec: SweepSpec, index: int | None, *, jobs: int, threads: int) -> list[TrainConfig]:
@@ -383,62 +288,3 @@ def _progress_bar(todo: Sequence[TrainConfig], name: str, *, show: bool) -> Iter
         yield bar
     finally:
         bar.close()
-
-
-def _record_failure(store: RunStore, name: str, exc: BaseException) -> None:
-    import datetime as _dt
-    import warnings
-
-    stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    with open(store.path.parent / "failures.log", "a", encoding="utf-8") as fh:
-        fh.write(f"{stamp}\t{name}\t{type(exc).__name__}: {exc}\n")
-    warnings.warn(f"run {name!r} failed and was skipped: {exc}", RuntimeWarning, stacklevel=3)
-
-
-def _run_serial(
-    todo: Sequence[TrainConfig], launch: _Launch, sink: _Sink, bar: Any, rank: int
-) -> None:
-    from .loop import train
-
-    corpus, peak = launch.prepare()
-    for member in todo:
-        try:
-            run = train(
-                member,
-                corpus,
-                device=launch.device,
-                peak_flops=peak,
-                progress=None if bar is None else bar.update,
-            )
-        except (ValueError, FloatingPointError, RuntimeError) as exc:
-            # One diverged or failing run must not stop a sweep of hours; it is retried
-            # on the next resume and reported in failures.log meanwhile.
-            if rank == 0:
-                _record_failure(sink.store, member.name, exc)
-            if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-                raise
-            continue
-        if rank == 0:
-            sink.keep(run)
-
-
-def _run_parallel(
-    todo: Sequence[TrainConfig], launch: _Launch, jobs: int, sink: _Sink, bar: Any
-) -> None:
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    from ..records import Run
-
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(launch,)
-    ) as pool:
-        pending = {pool.submit(_worker_train, m): m for m in todo}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                member = pending.pop(fut)
-                sink.keep(Run.model_validate_json(fut.result()))
-                if bar is not None:
-                    bar.update(member.max_steps * member.batch_size)
