@@ -9,6 +9,7 @@ GPU it is asked for gives. They were run on a GPU machine with
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,19 @@ def test_cuda_without_a_gpu_names_the_fix() -> None:
     with pytest.raises(TrainError, match=r"sees no CUDA GPU.*Use --device cpu"):
         resolve_device("cuda")
     assert resolve_device("auto").type == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without a GPU")
+def test_a_sweep_on_a_missing_gpu_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from powerlaw_lm.cli import main
+
+    out = tmp_path / "sweep"
+    assert main(["train", "smoke", "--out", str(out), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sees no CUDA GPU" in err
+    assert not out.exists()
 
 
 @needs_cuda

@@ -201,6 +201,10 @@ def run_sweep(
     members = _selected(spec, index, jobs=jobs, threads=threads)
     options = dict(launcher_options or {})
     launchers.require(launcher, options)
+    if launcher == "local":
+        from .loop import resolve_device
+
+        resolve_device(device)  # a GPU that is not there is refused before anything is written
     pin_spec(out, spec)
     store = RunStore(Path(out) / "runs.jsonl")
     done = _check_against_store(store, members)
