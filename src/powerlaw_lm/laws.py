@@ -25,6 +25,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import types
@@ -1008,9 +1009,10 @@ register_law("muennighoff", _make_muennighoff)
 register_law("bnsl", _make_bnsl)
 
 
-def _from_spec(spec: Callable[[], dict[str, Any]]) -> Callable[[], ScalingLaw]:
-    def factory() -> ScalingLaw:
-        fields = spec()
+def _from_spec(spec: Callable[..., dict[str, Any]]) -> Callable[..., ScalingLaw]:
+    @functools.wraps(spec)  # the factory takes the spec's options, under its signature
+    def factory(**options: Any) -> ScalingLaw:
+        fields = spec(**options)
         return ScalingLaw(**{**fields, "params": tuple(Param(**p) for p in fields["params"])})
 
     return factory

@@ -8,7 +8,13 @@ size under any schedule.
 
 The laws read per-row columns that :mod:`powerlaw_lm.schedules` computes from each run's
 schedule (:func:`~powerlaw_lm.schedules.add_schedule_features`); :func:`powerlaw_lm.fit`
-adds them itself from a table whose rows carry their learning rate ``lr``. This module
+adds them itself from a table whose rows carry their learning rate ``lr``.
+
+``multipower`` and ``multipower_n`` follow the paper and count the learning-rate drops
+after warmup; with ``get_law("multipower", warmup_in_loss_drop=True)`` they count the
+warmup's rises too, as the authors' code does (thu-yao-01-luo/MultiPowerLaw, whose
+published parameters belong to that convention), reading the columns
+:data:`~powerlaw_lm.schedules.WARMUP_FEATURES` as well. This module
 describes the forms as plain data (:data:`SCHEDULE_LAWS`); :mod:`powerlaw_lm.laws` builds
 and registers them.
 
@@ -23,10 +29,15 @@ Examples
 >>> cosine = Schedule.cosine(3e-4, total_steps=24000, warmup=2160, final=3e-5)
 >>> law.predict(params, **curve_features(cosine, [12000, 23936])).round(3)
 array([2.886, 2.742])
+>>> code = get_law("multipower", warmup_in_loss_drop=True)  # the authors' code's convention
+>>> features = curve_features(cosine, [12000, 23936], warmup_in_loss_drop=True)
+>>> code.predict(params, **features).round(3)  # the warmup's rises raise the loss
+array([3.075, 2.934])
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,7 +45,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .schedules import LD_LAGS, MULTIPOWER_FEATURES, TISSUE_FEATURES, add_schedule_features
+from ._checks import ArgumentError, constraint_message
+from .schedules import (
+    LD_LAGS,
+    MULTIPOWER_FEATURES,
+    TISSUE_FEATURES,
+    WARMUP_FEATURES,
+    add_schedule_features,
+)
 
 __all__ = ["N_REF", "SCHEDULE_LAWS"]
 
@@ -47,6 +65,10 @@ N_REF = 1e8
 _TISSUE_REF = "Tissue et al. 2024, arXiv 2408.11029, eq. 1 (S2 with momentum, lambda = 0.999)"
 _LUO_REF = (
     "Luo et al. 2025, arXiv 2503.12811, eq. 1 and the authors' code (thu-yao-01-luo/MultiPowerLaw)"
+)
+_LUO_CODE_REF = (
+    "With warmup_in_loss_drop=True: the authors' code, thu-yao-01-luo/MultiPowerLaw "
+    "(models.py, evaluation.py), whose loss drop sums over every step k >= 1"
 )
 _N_REF_NOTE = (
     "Extension to model size (powerlaw_lm): L0 = E + (N_c/N)^alpha_N; the parameters "
@@ -70,21 +92,25 @@ def _col(T: FloatArray, j: int) -> FloatArray:
 # ---------------------------------------------------------------------------------
 def _loss_drop(
     X: Mapping[str, FloatArray], log_c: FloatArray, beta: FloatArray, gamma: FloatArray,
-    grad: bool,
+    grad: bool, warmup: bool,
 ) -> tuple[FloatArray, tuple[FloatArray, ...]]:  # fmt: skip
     r"""Luo et al.'s loss drop without :math:`B`, and its derivatives in log C, beta, gamma.
 
     :math:`\sum_k \Delta_k G(\eta_k^{-\gamma} S_k(t))` with :math:`G(x) = 1 - (Cx + 1)^{-\beta}`,
-    over the lag bins of :func:`~powerlaw_lm.schedules.curve_features`.
+    over the lag bins of :func:`~powerlaw_lm.schedules.curve_features` (and its warmup
+    bins, with `warmup`).
     """
+    bins = [f"ld{j}" for j in range(len(LD_LAGS))]
+    if warmup:
+        bins += [f"wu{j}" for j in range(len(WARMUP_FEATURES) // 4)]
     drop: Any = 0.0
     d_c: Any = 0.0
     d_beta: Any = 0.0
     d_gamma: Any = 0.0
-    for j in range(len(LD_LAGS)):
-        mass = X[f"ld{j}_in"] - X[f"ld{j}_out"]
-        log_lr = np.log(X[f"ld{j}_lr"])
-        cx = np.exp(log_c - gamma * log_lr + np.log(X[f"ld{j}_S"]))
+    for b in bins:
+        mass = X[f"{b}_in"] - X[f"{b}_out"]
+        log_lr = np.log(X[f"{b}_lr"])
+        cx = np.exp(log_c - gamma * log_lr + np.log(X[f"{b}_S"]))
         log_u = np.log1p(cx)
         u_beta = np.exp(-beta * log_u)  # (Cx + 1)^-beta
         drop = drop + mass * (1.0 - u_beta)
@@ -120,11 +146,13 @@ def _tissue(X: Mapping[str, FloatArray], T: FloatArray, grad: bool) -> tuple[Any
         return _log_and_grad(L, parts)
 
 
-def _multipower(X: Mapping[str, FloatArray], T: FloatArray, grad: bool) -> tuple[Any, Any]:
+def _multipower(
+    X: Mapping[str, FloatArray], T: FloatArray, grad: bool, warmup: bool = False
+) -> tuple[Any, Any]:
     with np.errstate(all="ignore"):
         L0, power = np.exp(_col(T, 0)), _power(X, _col(T, 1), _col(T, 2))
         B = np.exp(_col(T, 3))
-        drop, d_shape = _loss_drop(X, _col(T, 4), _col(T, 5), _col(T, 6), grad)
+        drop, d_shape = _loss_drop(X, _col(T, 4), _col(T, 5), _col(T, 6), grad, warmup)
         L = L0 + power - B * drop
         if not grad:
             return _log_and_grad(L, None)
@@ -162,7 +190,19 @@ def _tissue_spec() -> Spec:
     }
 
 
-def _multipower_spec() -> Spec:
+def _warmup_option(value: object, law: str) -> bool:
+    """The ``warmup_in_loss_drop`` option of a ``multipower`` law, checked."""
+    if not isinstance(value, bool):
+        raise ArgumentError(
+            constraint_message("warmup_in_loss_drop", f"get_law({law!r})", "True or False",
+                               value)
+        )  # fmt: skip
+    return value
+
+
+def _multipower_spec(*, warmup_in_loss_drop: bool = False) -> Spec:
+    if _warmup_option(warmup_in_loss_drop, "multipower"):
+        return _authors_convention(_multipower_spec())
     return {
         "name": "multipower",
         "variables": MULTIPOWER_FEATURES,
@@ -181,6 +221,20 @@ def _multipower_spec() -> Spec:
         "description": "Luo et al.'s multi-power law: a power law in the forward area and a "
         "loss drop for each learning-rate decrement after warmup, saturating as the area "
         "trained since grows.",
+    }
+
+
+def _authors_convention(spec: Spec) -> Spec:
+    """A ``multipower`` law's fields with the warmup's rises counted in its loss drop."""
+    return {
+        **spec,
+        "variables": (*spec["variables"], *WARMUP_FEATURES),
+        "evaluate": functools.partial(spec["evaluate"], warmup=True),
+        "equation": spec["equation"] + r"\quad(\text{every step } k \ge 1\text{, warmup included})",
+        "references": (*spec["references"], _LUO_CODE_REF),
+        "description": spec["description"] + " With warmup_in_loss_drop=True, the loss drop "
+        "counts the warmup's rises too (eta_{k-1} - eta_k < 0), as the authors' code does: "
+        "their published parameters belong to this convention.",
     }
 
 
@@ -217,12 +271,14 @@ def _tissue_n(X: Mapping[str, FloatArray], T: FloatArray, grad: bool) -> tuple[A
         return _log_and_grad(base - anneal, [*parts, -anneal, -anneal * rel] if grad else None)
 
 
-def _multipower_n(X: Mapping[str, FloatArray], T: FloatArray, grad: bool) -> tuple[Any, Any]:
+def _multipower_n(
+    X: Mapping[str, FloatArray], T: FloatArray, grad: bool, warmup: bool = False
+) -> tuple[Any, Any]:
     # theta: the 7 of _sized, then log B, kappa_B, log C, beta, gamma
     with np.errstate(all="ignore"):
         base, parts, rel = _sized(X, T, grad)
         B = np.exp(_col(T, 7) + _col(T, 8) * rel)
-        drop, d_shape = _loss_drop(X, _col(T, 9), _col(T, 10), _col(T, 11), grad)
+        drop, d_shape = _loss_drop(X, _col(T, 9), _col(T, 10), _col(T, 11), grad, warmup)
         if not grad:
             return _log_and_grad(base - B * drop, None)
         parts += [-B * drop, -B * drop * rel, *(-B * d for d in d_shape)]
@@ -269,7 +325,14 @@ def _tissue_n_spec() -> Spec:
     }
 
 
-def _multipower_n_spec() -> Spec:
+def _multipower_n_spec(*, warmup_in_loss_drop: bool = False) -> Spec:
+    spec = _multipower_n_fields()
+    if _warmup_option(warmup_in_loss_drop, "multipower_n"):
+        return _authors_convention(spec)
+    return spec
+
+
+def _multipower_n_fields() -> Spec:
     base = _multipower_spec()
     return {
         **base,
@@ -299,18 +362,20 @@ def _multipower_n_spec() -> Spec:
 
 def _prepare(variables: tuple[str, ...]) -> Callable[[Any], Any]:
     """The law's ``prepare``: the table itself when it has the columns, else with them."""
+    warmup = set(WARMUP_FEATURES) <= set(variables)
 
     def prepare(table: Any) -> Any:
         if all(v in table.columns for v in variables):
             return table
-        return add_schedule_features(table)
+        return add_schedule_features(table, warmup_in_loss_drop=warmup)
 
     return prepare
 
 
-def _with_prepare(spec: Callable[[], Spec]) -> Callable[..., Spec]:
-    def make() -> Spec:
-        fields = spec()
+def _with_prepare(spec: Callable[..., Spec]) -> Callable[..., Spec]:
+    @functools.wraps(spec)  # keeps the options' signature, which fit's JSON checks
+    def make(**options: Any) -> Spec:
+        fields = spec(**options)
         return {**fields, "prepare": _prepare(fields["variables"])}
 
     return make

@@ -15,7 +15,10 @@ here, step by step from the schedule (not from the logged rows):
   et al.'s annealing area is :math:`S_2 = S_{1,\mathrm{ema}} - S_1` (:func:`curve_features`);
 - ``ld{j}_in``, ``ld{j}_out``, ``ld{j}_lr``, ``ld{j}_S`` for :math:`j = 0, \dots, 6`: the
   learning-rate decrements of the multi-power law's loss drop, summarised in seven bins of
-  the lag :math:`t - k` (:data:`LD_LAGS`).
+  the lag :math:`t - k` (:data:`LD_LAGS`);
+- on request (``warmup_in_loss_drop=True``), ``wu{j}_in``, ``wu{j}_out``, ``wu{j}_lr``,
+  ``wu{j}_S`` for :math:`j = 0, \dots, 9`: the warmup's rises, which the multi-power law's
+  authors count in the loss drop too (:data:`WARMUP_FEATURES`).
 
 Every column is a positive learning rate or area, like any variable of a law.
 :func:`add_schedule_features` adds them to a table of loss curves; :func:`curve_features`
@@ -57,6 +60,9 @@ __all__ = [
     "MULTIPOWER_FEATURES",
     "SCHEDULES",
     "TISSUE_FEATURES",
+    "WARMUP_DISTANCES",
+    "WARMUP_FEATURES",
+    "WARMUP_LEVELS",
     "Schedule",
     "add_schedule_features",
     "curve_features",
@@ -80,11 +86,28 @@ MULTIPOWER_FEATURES: tuple[str, ...] = (
     *(f"ld{j}_{part}" for j in range(len(LD_LAGS)) for part in ("in", "out", "lr", "S")),
 )
 
+#: Lower edges of the distance bins (steps, :math:`m - k`, :math:`m = \min(t, w)`) of the
+#: warmup steps whose learning rate is at least ``WARMUP_LEVELS[-1]`` of :math:`\eta_m`.
+WARMUP_DISTANCES: tuple[int, ...] = (0, 4, 16, 64, 256, 1024)
+
+#: Upper edges of the level bins (:math:`\eta_k / \eta_m`) of the other warmup steps.
+WARMUP_LEVELS: tuple[float, ...] = (1 / 32, 1 / 8, 1 / 4, 1 / 2, 3 / 4)
+
+#: The columns of the warmup's rises (``warmup_in_loss_drop=True``): four per warmup bin,
+#: the distance bins first, then the level bins, lowest level first.
+WARMUP_FEATURES: tuple[str, ...] = tuple(
+    f"wu{j}_{part}"
+    for j in range(len(WARMUP_DISTANCES) + len(WARMUP_LEVELS))
+    for part in ("in", "out", "lr", "S")
+)
+
 # Decrements within this many steps of a row count one by one; older ones in blocks.
 _NEAR, _BLOCK = 512, 32
 # Learning rates are floored at this fraction of the peak where their logarithm is taken
 # (a schedule that decays to 0): the decrement changes by less than 1e-12 of the peak.
 _FLOOR = 1e-12
+# Rows times warmup steps handled at once by _warmup_bins.
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -411,7 +434,11 @@ def get_schedule(name: str, /, *args: Any, **options: Any) -> Schedule:
 # The columns schedule-aware laws read
 # ---------------------------------------------------------------------------------
 def curve_features(
-    schedule: Schedule, steps: ArrayLike, *, decay: float = 0.999
+    schedule: Schedule,
+    steps: ArrayLike,
+    *,
+    decay: float = 0.999,
+    warmup_in_loss_drop: bool = False,
 ) -> dict[str, FloatArray]:
     r"""The columns of the schedule-aware laws at `steps` of one schedule.
 
@@ -423,11 +450,15 @@ def curve_features(
         Steps (:math:`t \ge 1`, at most ``schedule.total_steps``) to describe.
     decay : float, default=0.999
         Tissue et al.'s momentum :math:`\lambda` of the annealing area, their default.
+    warmup_in_loss_drop : bool, default=False
+        Add :data:`WARMUP_FEATURES`, the warmup's rises, which
+        ``get_law("multipower", warmup_in_loss_drop=True)`` counts in its loss drop.
 
     Returns
     -------
     dict of str to ndarray of shape (n,)
-        :data:`TISSUE_FEATURES` and :data:`MULTIPOWER_FEATURES`, one value per step.
+        :data:`TISSUE_FEATURES` and :data:`MULTIPOWER_FEATURES` (then
+        :data:`WARMUP_FEATURES`), one value per step.
 
     Notes
     -----
@@ -445,12 +476,30 @@ def curve_features(
     of :math:`\eta_k` and of :math:`S_k(t) = \sum_{\tau=k}^{t} \eta_\tau`. An empty bin
     holds :math:`\eta_t` and :math:`S_1(t)` (no decrement).
 
+    The authors' code (thu-yao-01-luo/MultiPowerLaw) sums over every step :math:`k \ge 1`,
+    so the warmup's rises (:math:`\Delta_k < 0`) enter too. Their steps
+    :math:`k \le m = \min(t, w)` are binned in ``wu{j}_*`` by where they sit: those whose
+    rate is at least 3/4 of :math:`\eta_m` by their distance :math:`m - k`
+    (:data:`WARMUP_DISTANCES`: near the end of warmup :math:`S_k(t)` changes fastest), the
+    others by :math:`\eta_k / \eta_m` (:data:`WARMUP_LEVELS`: :math:`\eta_k^{-\gamma}`
+    changes fastest at the start). Each bin's ``lr`` and ``S`` are weighted geometric means
+    as above, and ``wu{j}_in - wu{j}_out`` is its sum of :math:`\Delta_k` (both are the
+    bin's ``lr`` plus the positive part of that sum or of its negative, so both stay
+    positive). For rows after the warmup the bins are fixed, so that the binned sum is
+    least accurate at :math:`t = w`: on Luo et al.'s 27 curves the binned sum is within
+    3.4e-5 of the loss with their parameters (4.8e-5 with a fit's, gamma = 1.36).
+
     Examples
     --------
     >>> s = Schedule.two_stage(1e-3, 1e-4, switch_step=50, total_steps=100)
     >>> f = curve_features(s, [40, 100])
     >>> float(f["ld1_in"][1]), float(f["ld1_out"][1])  # the drop at step 50: lag 50
     (0.001, 0.0001)
+    >>> warm = Schedule.cosine(1e-3, total_steps=100, warmup=10)
+    >>> f = curve_features(warm, [5, 100], warmup_in_loss_drop=True)
+    >>> rise = sum(f[f"wu{j}_out"] - f[f"wu{j}_in"] for j in range(len(WARMUP_FEATURES) // 4))
+    >>> rise.round(6)  # the warmup's rises so far, binned in the wu{j}_* columns
+    array([0.0005, 0.001 ])
     """
     if not isinstance(schedule, Schedule):
         raise ArgumentError(
@@ -471,6 +520,8 @@ def curve_features(
     assert schedule.warmup is not None
     out = {"S1": area[t], "S1_ema": _ema_area(eta, schedule.warmup, lam)[t]}
     out.update(_decrement_bins(eta, area, schedule.warmup, t))
+    if warmup_in_loss_drop:
+        out.update(_warmup_bins(eta, area, schedule.warmup, t))
     return out
 
 
@@ -547,6 +598,50 @@ def _decrement_bins(
     }
 
 
+def _warmup_bins(
+    eta: FloatArray, area: FloatArray, w: int, steps: NDArray[np.intp]
+) -> dict[str, FloatArray]:
+    """The ``wu{j}_*`` columns of :func:`curve_features` (see its Notes)."""
+    floor = _FLOOR * float(eta.max())
+    safe = np.maximum(eta, floor)
+    k = np.flatnonzero(eta[:w] != eta[1 : w + 1]) + 1  # the warmup steps that change eta
+    delta = eta[k - 1] - eta[k]
+    n_dist, m = len(WARMUP_DISTANCES), len(WARMUP_DISTANCES) + len(WARMUP_LEVELS)
+    sums = np.zeros((4, steps.size * m))  # per row and bin: sum of delta, |delta|, logs
+    end = np.minimum(steps, w)
+    chunk = max(1, _CHUNK // max(k.size, 1))
+    for first in range(0, steps.size, chunk):
+        rows = np.arange(first, min(first + chunk, steps.size))
+        mm = end[rows, None]
+        level = safe[k][None, :] / safe[mm]
+        j = np.where(
+            level >= WARMUP_LEVELS[-1],
+            np.searchsorted(WARMUP_DISTANCES, mm - k, side="right") - 1,
+            n_dist + np.searchsorted(WARMUP_LEVELS, level, side="right"),
+        )
+        inside = k[None, :] <= mm
+        at = (rows[:, None] * m + j)[inside]
+        s_k = area[steps[rows], None] - area[k - 1][None, :]
+        weight = np.broadcast_to(np.abs(delta), inside.shape)[inside]
+        for row, values in enumerate(
+            (np.broadcast_to(delta, inside.shape)[inside], weight,
+             weight * np.broadcast_to(np.log(safe[k]), inside.shape)[inside],
+             weight * np.log(np.maximum(s_k, floor))[inside])
+        ):  # fmt: skip
+            sums[row] += np.bincount(at, values, steps.size * m)
+    mass, total, log_lr, log_s = (x.reshape(steps.size, m) for x in sums)
+    has = total > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lr = np.where(has, np.exp(log_lr / total), safe[steps][:, None])
+        s = np.where(has, np.exp(log_s / total), area[steps][:, None])
+    cols = {"in": lr + np.maximum(mass, 0), "out": lr + np.maximum(-mass, 0), "lr": lr, "S": s}
+    return {
+        f"wu{j}_{part}": np.ascontiguousarray(cols[part][:, j])
+        for j in range(m)
+        for part in ("in", "out", "lr", "S")
+    }
+
+
 def _binned_log_areas(
     area: FloatArray,
     k: NDArray[np.intp],
@@ -590,6 +685,7 @@ def add_schedule_features(
     schedules: Schedule | Mapping[str, Schedule | ArrayLike] | None = None,
     *,
     decay: float = 0.999,
+    warmup_in_loss_drop: bool = False,
 ) -> pd.DataFrame:
     """Add the columns of the schedule-aware laws to a table of loss curves.
 
@@ -603,6 +699,9 @@ def add_schedule_features(
         ``lr`` column (:meth:`Schedule.from_logged`).
     decay : float, default=0.999
         Tissue et al.'s momentum, as in :func:`curve_features`.
+    warmup_in_loss_drop : bool, default=False
+        Add the columns of the warmup's rises too, as in :func:`curve_features` (what
+        ``get_law("multipower", warmup_in_loss_drop=True)`` reads; ``fit`` adds them itself).
 
     Returns
     -------
@@ -638,7 +737,8 @@ def add_schedule_features(
         rows = np.flatnonzero(labels == run)
         try:
             schedule = _schedule_of(frame, rows, str(run), schedules)
-            features = curve_features(schedule, frame["S"].to_numpy()[rows], decay=decay)
+            features = curve_features(schedule, frame["S"].to_numpy()[rows], decay=decay,
+                                      warmup_in_loss_drop=warmup_in_loss_drop)  # fmt: skip
         except ArgumentError as err:
             problems.append(f"run {run!r}: {err}")
             continue

@@ -24,6 +24,12 @@ their warmup, which reaches the peak one step earlier) gives their figures, 0.11
 and 5.4% off (the tests below). The `lr` column of every file equals the rebuilt schedule
 at its steps (to 2e-15), so the schedule is not the difference either.
 
+``get_law("multipower", warmup_in_loss_drop=True)`` is the authors' convention in the
+library (the warmup's rises binned in the columns ``wu{j}_*``, which ``fit`` adds itself).
+Its binned loss drop is within 7.7e-5 of the loss of the plain sum (the paper's: 8.3e-5),
+so with the README's parameters it gives 0.1104/0.4099, 0.1427/0.5847 and 0.1684/0.9976:
+the figures to within 0.003 points, not to their printed precision (a strict xfail).
+
 What a fit at the optimum of the same objective (Huber delta = 1e-3 on the log residual)
 gives, and why (measured while writing these tests):
 
@@ -32,12 +38,16 @@ gives, and why (measured while writing these tests):
   optimum of their objective: in their own convention, refitted to convergence (scipy's
   least_squares with the same Huber loss, started from their parameters), the training
   objective falls 2.1x, 13x and 7.3x (25M, 100M, 400M) and the held-out mean rises to
-  0.137%, 0.165% and 0.216% (worst 0.360%, 0.505%, 0.630%). Their fit stops AdamW after
-  at most 200 steps from C = 1, beta = gamma = 0.5, which keeps the shape of G near there;
-  at the optimum the shape wanders (`multipower` at 25M: beta = 0.01; either convention at
-  100M: C = 0.002, gamma = 1.36), and the long cosine_72000 run, which the law then misses
-  by 0.43%, 0.47% and 0.66% on average (the authors' parameters: 0.22%, 0.25%, 0.20%),
-  holds most of the gap.
+  0.137%, 0.165% and 0.216% (worst 0.360%, 0.505%, 0.630%). `fit` with
+  ``warmup_in_loss_drop=True`` finds the same optimum: held-out mean 0.137%, 0.165%,
+  0.216% and mean worst 0.360%, 0.506%, 0.632%, against the paper's convention's 0.138%,
+  0.175%, 0.226% and 0.307%, 0.532%, 0.664%: a better mean on every size and a better
+  worst case on 100M and 400M, a worse one on 25M; neither reaches the README's mean.
+  Their fit stops AdamW after at most 200 steps from C = 1, beta = gamma = 0.5, which
+  keeps the shape of G near there; at the optimum the shape wanders (`multipower` at
+  25M: beta = 0.01; either convention at 100M: C = 0.002, gamma = 1.36), and the long
+  cosine_72000 run, which the law then misses by 0.43%, 0.47% and 0.66% on average (the
+  authors' parameters: 0.22%, 0.25%, 0.20%), holds most of the gap.
 - Choices a user could make, measured on all three sizes at once (held-out mean / mean
   worst, %, 25M, 100M, 400M): the default 0.138/0.307, 0.175/0.532, 0.226/0.664; squared
   loss or Huber delta = 1e-2 0.146/0.317, 0.175/0.533, 0.229/0.666; delta = 3e-3 0.140,
@@ -66,6 +76,7 @@ import pytest
 
 from powerlaw_lm.exceptions import ExtrapolationWarning, FitWarning
 from powerlaw_lm.fitting import FitResult, fit
+from powerlaw_lm.laws import ScalingLaw, get_law
 from powerlaw_lm.schedules import Schedule, add_schedule_features
 
 from ..conftest import shared_file
@@ -119,10 +130,23 @@ def curves() -> pd.DataFrame:
             schedules[run] = schedule
             frames.append(pd.DataFrame({"run": run, "schedule": name, "size": size, "N": N,
                                         "S": raw["step"], "L": raw["loss"]}))  # fmt: skip
-    return add_schedule_features(pd.concat(frames, ignore_index=True), schedules)
+    return add_schedule_features(pd.concat(frames, ignore_index=True), schedules,
+                                 warmup_in_loss_drop=True)  # fmt: skip
 
 
-def _fit(data: pd.DataFrame, law: str, **options: object) -> FitResult:
+def _theirs(name: str) -> Schedule:
+    """The schedule as the authors' code builds it: its warmup, np.linspace(0, peak, 2160),
+    reaches the peak one step earlier."""
+    eta = _schedule(name).values.copy()
+    eta[:2160] = np.linspace(0.0, 3e-4, 2160)
+    return Schedule.from_values(eta, warmup=2159)
+
+
+def _law(warmup_in_loss_drop: bool) -> ScalingLaw:
+    return get_law("multipower", warmup_in_loss_drop=warmup_in_loss_drop)
+
+
+def _fit(data: pd.DataFrame, law: str | ScalingLaw, **options: object) -> FitResult:
     with warnings.catch_warnings():
         # Three runs per size cannot give a covariance clustered by run: the fit says so.
         warnings.simplefilter("ignore", FitWarning)
@@ -161,72 +185,120 @@ def _direct(params: tuple[float, ...], schedule: Schedule, steps: np.ndarray,
     return L0 + A * area[steps] ** -alpha - B * np.asarray(drops)
 
 
-def test_published_parameters_give_the_published_errors_with_the_warmup_in_the_drop(curves):
-    """The README's parameters, in the authors' convention, give the README's figures."""
-    held = curves[curves["schedule"].isin(HELD_OUT)]
+@pytest.fixture(scope="module")
+def published(curves: pd.DataFrame) -> dict[str, dict[int, tuple[float, float]]]:
+    """The README's parameters on the six held-out curves under the authors' schedules:
+    the figures of a plain sum with the warmup (their code), of ``multipower`` with
+    ``warmup_in_loss_drop=True`` and of ``multipower`` (the paper's convention)."""
+    held = curves[curves["schedule"].isin(HELD_OUT)].drop(columns=list(_law(True).variables))
+    theirs = {run: _theirs(name) for run, name in zip(held["run"], held["schedule"])}
+    held = add_schedule_features(held, theirs, warmup_in_loss_drop=True)
+    out: dict[str, dict[int, tuple[float, float]]] = {"plain": {}, "option": {}, "paper": {}}
     for size, params in PUBLISHED_PARAMS.items():
-        means, worst, ours = [], [], []
-        for name, rows in held[held["size"] == size].groupby("schedule"):
-            steps, loss = rows["S"].to_numpy(), rows["L"].to_numpy()
-            # Their warmup, np.linspace(0, peak, 2160), reaches the peak one step earlier.
-            eta = _schedule(name).values.copy()
-            eta[:2160] = np.linspace(0.0, 3e-4, 2160)
-            theirs = Schedule.from_values(eta, warmup=2159)
-            error = np.abs(_direct(params, theirs, steps, with_warmup=True) / loss - 1)
+        rows = held[held["size"] == size]
+        for key, warmup in (("option", True), ("paper", False)):
+            law = FitResult.from_params(_law(warmup), dict(zip(NAMES, params)))
+            out[key][size] = _errors(law, rows)
+        means, worst = [], []
+        for name, curve in rows.groupby("schedule"):
+            steps, loss = curve["S"].to_numpy(), curve["L"].to_numpy()
+            error = np.abs(_direct(params, _theirs(name), steps, with_warmup=True) / loss - 1)
             means.append(error.mean())
             worst.append(error.max())
-            law = FitResult.from_params("multipower", dict(zip(NAMES, params)))
-            mine = law.predict(**{v: rows[v].to_numpy() for v in law.law.variables})
-            ours.append(np.abs(mine / loss - 1).mean())
-        got = (100 * np.mean(means), 100 * np.mean(worst))
-        print(f"{size}M: README parameters, warmup in the drop {got}; in multipower "
-              f"{100 * np.mean(ours):.2f}% (README {PUBLISHED[size]})")  # fmt: skip
-        assert got == pytest.approx(PUBLISHED[size], abs=6e-4)  # the README rounds to 1e-3
-        assert 100 * np.mean(ours) > 3.0  # the same parameters, the paper's convention
-
-
-def test_multipower_is_the_plain_sum_over_the_steps_after_warmup(curves):
-    """The binned loss drop of `multipower` against the plain sum, on every held-out curve."""
-    held = curves[curves["schedule"].isin(HELD_OUT)]
-    worst = 0.0
-    for (size, name), rows in held.groupby(["size", "schedule"]):
-        params = PUBLISHED_PARAMS[size]
-        law = FitResult.from_params("multipower", dict(zip(NAMES, params)))
-        mine = law.predict(**{v: rows[v].to_numpy() for v in law.law.variables})
-        plain = _direct(params, _schedule(name), rows["S"].to_numpy(), with_warmup=False)
-        worst = max(worst, float(np.max(np.abs(mine / plain - 1))))
-    print(f"multipower vs the plain sum: largest relative difference {worst:.2e}")
-    assert worst < 1.1e-4  # schedules.LD_LAGS: "less than 0.011% of the loss"
-
-
-@pytest.fixture(scope="module")
-def per_size(curves: pd.DataFrame) -> dict[int, tuple[float, float]]:
-    """`multipower` fitted per size on the authors' three schedules; held-out errors."""
-    out = {}
-    for size in SIZES:
-        rows = curves[curves["size"] == size]
-        result = _fit(rows[rows["schedule"].isin(TRAIN)], "multipower")
-        out[size] = _errors(result, rows[rows["schedule"].isin(HELD_OUT)])
-        print(f"multipower {size}M: held-out mean {out[size][0]:.3f}%, "
-              f"mean worst {out[size][1]:.3f}% (README {PUBLISHED[size]})")  # fmt: skip
+        out["plain"][size] = (100 * float(np.mean(means)), 100 * float(np.mean(worst)))
+        print(f"{size}M, README parameters: plain sum with the warmup {out['plain'][size]}, "
+              f"multipower(warmup_in_loss_drop=True) {out['option'][size]}, multipower "
+              f"{out['paper'][size]} (README {PUBLISHED[size]})")  # fmt: skip
     return out
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_multipower_beats_the_published_worst_case_per_size(per_size, size):
-    assert per_size[size][1] <= PUBLISHED[size][1]
+def test_published_parameters_give_the_published_errors_with_the_warmup_in_the_drop(
+    published, size
+):
+    """The README's parameters, in the authors' convention, give the README's figures."""
+    assert published["plain"][size] == pytest.approx(PUBLISHED[size], abs=6e-4)  # 1e-3 print
+    # The same parameters in the paper's convention are 3-5% off.
+    assert published["paper"][size][0] > 3.0
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_multipower_with_the_warmup_in_the_drop_gives_the_published_errors(published, size):
+    """The library's law in the authors' convention, against the plain sum's figures.
+
+    Its binned loss drop is within 1.1e-4 of the loss of the plain sum (the next test),
+    which moves a curve's mean and largest error by at most 0.011 points; measured, the six
+    curves' figures move by at most 0.0028 points (400M, the mean of the largest errors).
+    """
+    assert published["option"][size] == pytest.approx(published["plain"][size], abs=3e-3)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the binned loss drop (schedules.LD_LAGS, WARMUP_DISTANCES, WARMUP_LEVELS) is "
+    "within 1.1e-4 of the plain sum, which moves the README's figures by up to 0.0028 points "
+    "(25M 0.1104/0.4099, 100M 0.1427/0.5847, 400M 0.1684/0.9976 against 0.110/0.409, "
+    "0.142/0.583, 0.168/0.995): the plain sum gives them to their printed precision",
+)
+def test_multipower_with_the_warmup_in_the_drop_gives_the_published_errors_to_print(published):
+    for size in SIZES:
+        assert published["option"][size] == pytest.approx(PUBLISHED[size], abs=6e-4)
+
+
+@pytest.mark.parametrize("warmup", [False, True], ids=["paper", "warmup_in_loss_drop"])
+def test_multipower_is_the_plain_sum_over_the_steps(curves, warmup):
+    """The binned loss drop of `multipower` against the plain sum, on every held-out curve:
+    over the steps after warmup (the paper) or over every step (the authors' code)."""
+    held = curves[curves["schedule"].isin(HELD_OUT)]
+    worst = 0.0
+    for (size, name), rows in held.groupby(["size", "schedule"]):
+        params = PUBLISHED_PARAMS[size]
+        law = FitResult.from_params(_law(warmup), dict(zip(NAMES, params)))
+        mine = law.predict(**{v: rows[v].to_numpy() for v in law.law.variables})
+        plain = _direct(params, _schedule(name), rows["S"].to_numpy(), with_warmup=warmup)
+        worst = max(worst, float(np.max(np.abs(mine / plain - 1))))
+    print(f"multipower (warmup {warmup}) vs the plain sum: largest relative difference "
+          f"{worst:.2e}")  # fmt: skip
+    assert worst < 1.1e-4  # schedules.LD_LAGS: "less than 0.011% of the loss"
+
+
+@pytest.fixture(scope="module")
+def per_size(curves: pd.DataFrame) -> dict[tuple[bool, int], tuple[float, float]]:
+    """`multipower` fitted per size on the authors' three schedules, in either convention
+    (warmup_in_loss_drop False, True); held-out errors."""
+    out = {}
+    for warmup in (False, True):
+        for size in SIZES:
+            rows = curves[curves["size"] == size]
+            result = _fit(rows[rows["schedule"].isin(TRAIN)], _law(warmup))
+            out[warmup, size] = _errors(result, rows[rows["schedule"].isin(HELD_OUT)])
+            print(f"multipower (warmup {warmup}) {size}M: held-out mean "
+                  f"{out[warmup, size][0]:.3f}%, mean worst {out[warmup, size][1]:.3f}% "
+                  f"(README {PUBLISHED[size]})")  # fmt: skip
+    return out
+
+
+CONVENTIONS = pytest.mark.parametrize("warmup", [False, True], ids=["paper", "warmup_in_loss_drop"])
+
+
+@CONVENTIONS
+@pytest.mark.parametrize("size", SIZES)
+def test_multipower_beats_the_published_worst_case_per_size(per_size, warmup, size):
+    assert per_size[warmup, size][1] <= PUBLISHED[size][1]
 
 
 @pytest.mark.xfail(
     strict=True,
     reason="the optimum of the authors' objective predicts the six held-out curves with mean "
-    "errors 0.138%, 0.175%, 0.226% against the README's 0.110%, 0.142%, 0.168%, which come "
-    "from parameters that stop short of the optimum of their own law (2-13x its training "
-    "objective; refitted to convergence, 0.137%, 0.165%, 0.216%); see the module docstring",
+    "errors 0.138%, 0.175%, 0.226% (paper's convention) and 0.137%, 0.165%, 0.216% (the "
+    "authors' code's, warmup_in_loss_drop=True) against the README's 0.110%, 0.142%, "
+    "0.168%, which come from parameters that stop short of the optimum of their own law "
+    "(2-13x its training objective); see the module docstring",
 )
+@CONVENTIONS
 @pytest.mark.parametrize("size", SIZES)
-def test_multipower_matches_the_published_mean_per_size(per_size, size):
-    assert per_size[size][0] <= PUBLISHED[size][0]
+def test_multipower_matches_the_published_mean_per_size(per_size, warmup, size):
+    assert per_size[warmup, size][0] <= PUBLISHED[size][0]
 
 
 def test_multipower_n_from_25m_and_100m_predicts_all_nine_400m_curves(curves):

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..exceptions import DegenerateDataError
 from ..laws import Param, ScalingLaw
+from ..schedules import WARMUP_FEATURES
 from . import _optimize as _optimize
 from .covariance import WaldCovariance, wald_covariance
 
@@ -395,7 +396,8 @@ def _check_identifiable(problem: FitProblem) -> None:
         )
     if len(law.variables) > 1:
         for v, x in problem.X.items():
-            if np.unique(x).size == 1:
+            # The warmup's bins are the same for every row after it: parts of a sum.
+            if np.unique(x).size == 1 and v not in WARMUP_FEATURES:
                 raise DegenerateDataError(
                     f"the law {law.name!r} varies with {', '.join(law.variables)}, but every "
                     f"row has the same {v} = {x[0]:.6g}: its {v}-dependence cannot be "
