@@ -272,7 +272,9 @@ def test_workers_and_resource_tracker_die_with_a_killed_parent(tmp_path: Path) -
     psutil = pytest.importorskip("psutil")
     # One short and one long run under --jobs 2: once the short one is stored its worker
     # sits idle while the other trains; then the parent is killed.
-    raw = _spec("orphans", widths=(16,), tokens=(4096, 131072))
+    # The long run is killed, so its length costs nothing: it only has to outlast the
+    # short one by far, even on a loaded machine where the short worker starts late.
+    raw = _spec("orphans", widths=(16,), tokens=(4096, 2097152))
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(raw))
     out = tmp_path / "out"
