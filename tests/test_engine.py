@@ -1,4 +1,4 @@
-"""The batched engine: ``fitting._engine``, ``fitting._starts``, ``_optimize.refit_weighted``.
+"""The batched engine: ``fitting._engine``, ``fitting._starts``, ``fitting._refit``.
 
 Correctness only (the same optimum as a reference, the same draws whatever ``n_jobs``);
 ``benchmarks/bench_fit.py`` measures the speed.
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from powerlaw_lm.fitting import _engine, _optimize, _starts, fit
+from powerlaw_lm.fitting import _engine, _optimize, _refit, _starts, fit
 from powerlaw_lm.laws import get_law
 
 from .conftest import synthetic_chinchilla
@@ -66,7 +66,7 @@ def test_row_weights_give_the_optimum_of_the_weighted_objective():
     rng = np.random.default_rng(0)
     W = rng.multinomial(80, np.full(80, 1 / 80), size=5).astype(float)
     z0 = par.reduce(_starts_near(obj, par, 1)[0])[0]
-    z, f = _optimize.refit_weighted(obj, par, z0, W)
+    z, f = _refit.refit_weighted(obj, par, z0, W)
     for k in range(len(W)):
         weighted = _optimize.Objective(LAW, obj.X, obj.logy, W[k])
         assert f[k] == pytest.approx(weighted.values(par.full(z[k])[None, :])[0], rel=1e-12)
@@ -141,16 +141,38 @@ def test_search_reports_a_converged_optimum():
 
 
 @pytest.mark.parametrize("groups", [None, "run"])
-def test_bootstrap_draws_are_the_same_bits_whatever_n_jobs(groups):
+def test_bootstrap_draws_are_the_same_bits_whatever_n_jobs(groups, monkeypatch):
+    from powerlaw_lm.fitting import uncertainty
+
     frame = synthetic_chinchilla(8, n_points=240)
     frame["run"] = (np.arange(240) // 4).astype(str)
-    # 600 resamples of 240 rows make three blocks, so n_jobs=2 really splits the work.
+    # Blocks of 200 resamples of 240 rows: 600 resamples make three blocks, so n_jobs=2
+    # really splits the work (the library's blocks hold about 1000).
+    monkeypatch.setattr(uncertainty, "_BLOCK_ELEMENTS", 200 * 240)
+    assert len(uncertainty._blocks(600, 240)) == 3
     runs = [
         fit(frame, "chinchilla", bootstrap=600, groups=groups, seed=11, n_jobs=j, progress=False)
-        for j in (1, 2)
+        for j in (1, 2, 3)
     ]
     assert runs[0].draws is not None and np.isfinite(runs[0].draws).all()
     assert np.array_equal(runs[0].draws, runs[1].draws)
+    assert np.array_equal(runs[0].draws, runs[2].draws)
+
+
+def test_bootstrap_refits_are_no_worse_than_lbfgsb_warm_started_at_the_fit():
+    # The draws of fit(bootstrap=...) stop at the bootstrap's own tolerance; each must
+    # still be as good as tight L-BFGS-B from the fit on the same resample, or better.
+    from powerlaw_lm.fitting import uncertainty
+
+    frame = synthetic_chinchilla(10, n_points=120, noise=0.01)
+    res = fit(frame, "chinchilla", bootstrap=40, seed=3, progress=False)
+    obj, par = res.problem.objective(), res.problem.parametrisation()
+    children = np.random.SeedSequence(3).spawn(40)
+    for k, child in enumerate(children):
+        counts = uncertainty._resample_weights(np.random.default_rng(child), 120, None)
+        weighted = _optimize.Objective(LAW, obj.X, obj.logy, counts)
+        got = weighted.values(res.draws[k][None, :])[0]
+        assert got <= _lbfgsb_best(weighted, par, [res.theta]) * (1 + 1e-7), k
 
 
 def test_resamples_of_a_poorly_identified_fit_reach_the_warm_started_optimum():
@@ -164,7 +186,7 @@ def test_resamples_of_a_poorly_identified_fit_reach_the_warm_started_optimum():
         warnings.simplefilter("ignore")
         theta = fit(data, "chinchilla").theta
     W = np.random.default_rng(2).multinomial(24, np.full(24, 1 / 24), size=60).astype(float)
-    _, f = _optimize.refit_weighted(obj, par, par.reduce(theta)[0], W)
+    _, f = _refit.refit_weighted(obj, par, par.reduce(theta)[0], W)
     assert np.isfinite(f).all()
     for k in range(len(W)):
         weighted = _optimize.Objective(LAW, obj.X, obj.logy, W[k])
@@ -178,7 +200,7 @@ def test_restarted_refits_are_no_worse_than_running_on():
     par = _optimize.Parametrisation.all_free(LAW)
     W = np.random.default_rng(3).multinomial(24, np.full(24, 1 / 24), size=30).astype(float)
     z0 = par.reduce(_starts_near(obj, par, 1)[0])[0]
-    _, f = _optimize.refit_weighted(obj, par, z0, W, patience=2)
+    _, f = _refit.refit_weighted(obj, par, z0, W, patience=2)
     on = _engine.solve(obj, par, np.repeat(z0[None, :], 30, axis=0), weights=W, max_iter=400)
     assert np.all(f <= on.f * (1 + 1e-7))
 

@@ -8,7 +8,8 @@ a non-negative least-squares problem on the relative residuals
 All grid points are solved together (normal equations of at most four coefficients, every
 support tried), and the starts are the best local minima of the objective over the grid:
 one per basin, so that the refinement does not spend itself on neighbours.
-Other laws rank their start grid in one vectorised call.
+Other laws rank their start grid in one vectorised call. A refit that crawls restarts,
+among others, from its own point with each term switched off (:func:`vanishing_terms`).
 """
 
 from __future__ import annotations
@@ -296,3 +297,34 @@ def distinct_best(T: FloatArray, f: FloatArray, k: int) -> FloatArray:
         if len(chosen) == k:
             break
     return np.array(chosen) if chosen else np.empty((0, T.shape[1]))
+
+
+# How far a switched-off term's log-scale parameter moves: a factor e^-30 (1e-13).
+_SWITCH_OFF = 30.0
+
+
+def vanishing_terms(par: Parametrisation, Z: FloatArray) -> list[FloatArray]:
+    """Copies of `Z` (k, q), one per free log-scale parameter, that one moved down by 30.
+
+    On a poorly identified fit a resample's optimum can lie where a term vanishes (E of
+    Chinchilla's law goes to zero while A and alpha absorb it); the engine crawls along
+    that ridge for hundreds of iterations, while from the ridge's end, the term switched
+    off, it converges at once. Which term vanishes is not known in advance (after 60
+    iterations A may have fallen more than E), so each is switched off in turn.
+
+    Examples
+    --------
+    >>> from powerlaw_lm.laws import get_law
+    >>> from powerlaw_lm.fitting._optimize import Parametrisation
+    >>> par = Parametrisation.all_free(get_law("chinchilla"))  # log A, log B, log E, ...
+    >>> [s[0].tolist() for s in vanishing_terms(par, np.array([[6.0, 7.0, 0.5, 0.3, 0.3]]))]
+    [[-24.0, 7.0, 0.5, 0.3, 0.3], [6.0, -23.0, 0.5, 0.3, 0.3], [6.0, 7.0, -29.5, 0.3, 0.3]]
+    """
+    lo = np.array([b[0] for b in par.bounds])
+    out = []
+    for k, i in enumerate(par.free):
+        if par.law.params[i].log:
+            Zk = np.array(Z, dtype=float, copy=True)
+            Zk[:, k] = np.maximum(Zk[:, k] - _SWITCH_OFF, lo[k])
+            out.append(Zk)
+    return out

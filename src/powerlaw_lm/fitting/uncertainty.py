@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from . import _optimize
+from . import _optimize, _refit
 from .posterior import posterior
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,17 +66,20 @@ def _refit_block(
     n = obj.logy.size
     counts = np.stack([_resample_weights(np.random.default_rng(ss), n, groups) for ss in seeds])
     with _optimize.single_threaded_blas():
-        z, f = _optimize.refit_weighted(obj, par, z0, obj.weights * counts, ftol=_BOOTSTRAP_FTOL)
+        z, f = _refit.refit_weighted(obj, par, z0, obj.weights * counts, ftol=_BOOTSTRAP_FTOL)
     out = np.atleast_2d(par.full(z))
     out[~np.isfinite(f)] = np.nan
     return out
 
 
-# Relative decrease at which a resample's refit stops: its parameters then lie within
-# 1e-5 standard errors of the exact optimum (measured on the Chinchilla data).
-_BOOTSTRAP_FTOL = 1e-12
-# Problems x rows that one block of resamples holds (a block is refitted as one batch).
-_BLOCK_ELEMENTS = 65_536
+# Relative decrease at which a resample's refit stops. On Epoch's 240 points (4000
+# resamples) the percentile intervals then agree with those of 1e-12 to 5e-6 relative, at
+# 0.8 times the cost; every refit stays as good as tight L-BFGS-B warm-started at the fit.
+_BOOTSTRAP_FTOL = 1e-10
+# Problems x rows that one block of resamples holds (a block is refitted as one batch):
+# about 1000 resamples of 240 rows, few enough blocks that the per-iteration overhead of
+# numpy is spread over many problems, enough that two threads share the work.
+_BLOCK_ELEMENTS = 262_144
 
 
 def _blocks(n: int, n_rows: int) -> list[range]:
