@@ -48,7 +48,10 @@ fit's own rolling-origin backtests; see powerlaw_lm.fitting.extrapolation), and,
 same fit, its alternatives: ``no extrapolation`` (parameters and scatter only),
 ``extrapolation ~ d^2`` (an error growing linearly with the distance, as a wrong exponent
 gives), ``extrapolation constant`` (one size effect, whatever the distance) and
-``extrapolation net`` (the rate net of the refits' own parameter variance); then
+``extrapolation net`` (the rate net of the refits' own parameter variance), ``Welch dof``
+(the Student-t quantile with the Welch-Satterthwaite degrees of freedom of the summed
+variance, counting one for each refit step that measured the extrapolation rate) and
+``kappa^2 upper 90%`` (that rate at its upper 90% confidence bound); then
 ``delta/confidence`` (the band of the mean law) and ``bootstrap/prediction``,
 ``bootstrap/confidence`` (resampling whole runs).
 """
@@ -56,6 +59,7 @@ gives), ``extrapolation constant`` (one size effect, whatever the distance) and
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shlex
 import sys
@@ -64,7 +68,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -103,7 +107,7 @@ class Ladder:
     table: RunTable
     laws: tuple[str, ...]
     holdout: Any = "largest"
-    target: str = "final"
+    target: Literal["final", "curve"] = "final"
     options: dict[str, Any] = field(default_factory=dict)
     main: bool = True
     bootstrap: bool = True
@@ -250,9 +254,41 @@ def delta_intervals(bt: pl.BacktestResult) -> dict[str, tuple[np.ndarray, np.nda
     for name, var in _alternative_variances(fit, X).items():
         half = t * np.sqrt(base + var)
         out[f"delta/prediction, {name}"] = (np.exp(logp - half), np.exp(logp + half))
+    out.update(_dof_variants(fit, p, logp))
     q = fit.predict(interval=LEVEL, kind="confidence", **X)
     out["delta/confidence"] = (np.asarray(q.lower), np.asarray(q.upper))
     return out
+
+
+def _dof_variants(fit: pl.FitResult, p: pl.Prediction, logp: np.ndarray) -> dict[str, Any]:
+    r"""Intervals that allow for how few held-out sizes measured the extrapolation rate.
+
+    ``Welch dof``: the Student-t quantile takes the Welch-Satterthwaite degrees of freedom
+    of the summed variance, the residual-based part (parameters and scatter, one estimate
+    from the same residuals, ``scatter.dof``) plus :math:`\kappa^2 d` with one degree of
+    freedom per refit step (the runs of one step share their error). ``kappa^2 upper
+    90%``: the rate at its upper 90% confidence bound, :math:`\kappa^2 k / \chi^2_{k,
+    0.1}` over :math:`k` steps, with the default quantile.
+    """
+    from scipy import stats
+
+    ext = fit.scatter.extrapolation if fit.scatter is not None else None
+    residual = np.clip(np.asarray(p.components["parameters"], dtype=float), 0.0, None)
+    residual = residual + float(p.components["new_run"])
+    vx = np.asarray(p.components["extrapolation"], dtype=float) * np.ones_like(residual)
+    steps = float(ext.n_steps) if ext is not None and ext.measured else math.inf
+    total = residual + vx
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dof = total**2 / (residual**2 / float(p.dof or math.inf) + vx**2 / steps)
+    t = stats.t.ppf(0.5 + LEVEL / 2, np.where(np.isfinite(dof), dof, 1e12))
+    upper = steps / stats.chi2.ppf(ALPHA, steps) if math.isfinite(steps) else 1.0
+    halves = {
+        "Welch dof": t * np.sqrt(total),
+        "kappa^2 upper 90%": t_quantile(LEVEL, p.dof) * np.sqrt(residual + upper * vx),
+    }
+    return {
+        f"delta/prediction, {k}": (np.exp(logp - h), np.exp(logp + h)) for k, h in halves.items()
+    }
 
 
 def bootstrap_intervals(bt: pl.BacktestResult) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -358,6 +394,25 @@ def per_ladder(frame: pd.DataFrame, loss: str) -> pd.DataFrame:
     return out.reset_index()
 
 
+DOF_SHOWN = ("delta/prediction", "delta/prediction, Welch dof",
+             "delta/prediction, kappa^2 upper 90%")  # fmt: skip
+
+
+def per_question_dof(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every question under the default loss: the default interval beside the two that
+    allow for how few refit steps measured the extrapolation rate."""
+    done = frame[(frame["loss"] == DEFAULT[0]) & frame["_points"].notna()]
+    out = None
+    for method in DOF_SHOWN:
+        rows = done[done["interval"] == method].set_index(["ladder", "law"])
+        label = method.replace("delta/prediction, ", "").replace("delta/prediction", "default")
+        part = rows[["covered", "half_width_%", "score_%"]]
+        part.columns = [f"{label}: {c.rstrip('_%')}" for c in part.columns]
+        out = part if out is None else out.join(part)
+    assert out is not None
+    return out.reset_index()
+
+
 def pooled(frame: pd.DataFrame, *, main: bool) -> pd.DataFrame:
     """Per loss x interval method: points pooled over questions (and laws, unless `main`)."""
     done = frame[frame["_points"].notna()]
@@ -375,22 +430,42 @@ def pooled(frame: pd.DataFrame, *, main: bool) -> pd.DataFrame:
         mean_score_pct=("score_%", "mean"),
     )
     out.insert(3, "coverage", out["covered"] / out["points"])
+    # Unbounded intervals cover trivially: the coverage of the bounded ones alone.
+    bounded = (out["covered"] - out["unbounded"]) / (out["points"] - out["unbounded"])
+    out.insert(5, "bounded_coverage", bounded)
     return out
 
 
 def compare_losses(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean error of every question x law under each loss, and how often each loss won."""
+    """Error and interval score of every question x law under each loss, against the default.
+
+    ``wins``: questions on which the loss had the lowest mean error; ``*_vs_default``: the
+    questions on which it beat the default loss, and the two-sided Wilcoxon signed-rank p
+    of the paired differences.
+    """
+    from scipy import stats
+
     done = frame[(frame["interval"] == DEFAULT[1]) & frame["_points"].notna()]
-    errors = done.pivot_table(index=["ladder", "law"], columns="loss", values="mean_err_%")
-    errors = errors.dropna()
+    table = {}
+    for value in ("mean_err_%", "score_%"):
+        wide = done.pivot_table(index=["ladder", "law"], columns="loss", values=value)
+        table[value] = wide.dropna()
+    errors, score = table["mean_err_%"], table["score_%"]
     summary = pd.DataFrame(
         {
             "questions": errors.count(),
             "mean_err_pct": errors.mean(),
             "geo_mean_err_pct": np.exp(np.log(errors).mean()),
             "wins": errors.idxmin(axis=1).value_counts().reindex(errors.columns).fillna(0),
+            "mean_score_pct": score.mean(),
         }
     )
+    for label, wide in (("err", errors), ("score", score)):
+        base = wide[DEFAULT[0]]
+        better = [f"{int((wide[c] < base).sum())}/{len(base)}" for c in wide]
+        p = [np.nan if c == DEFAULT[0] else stats.wilcoxon(wide[c], base).pvalue for c in wide]
+        summary[f"lower_{label}_vs_default"] = pd.Series(better, index=wide.columns)
+        summary[f"wilcoxon_p_{label}"] = pd.Series(p, index=wide.columns)
     return summary
 
 
@@ -405,6 +480,9 @@ def print_report(frame: pd.DataFrame, losses: list[str]) -> None:
         if not frame["_main"].all():
             print("\nPooled over every question and law (mean_* are means over questions):")
             print(pooled(frame, main=False).to_string(float_format=_fmt))
+        print(f"\nEvery question, loss {DEFAULT[0]}: the default interval and two that allow for")
+        print("how few refit steps measured the extrapolation rate (half, score in %):")
+        print(per_question_dof(frame).to_string(index=False, float_format=_fmt))
         if len(losses) > 1:
             print("\nLosses compared on every question and law (default interval method):")
             print(compare_losses(frame).to_string(float_format=_fmt))
