@@ -130,6 +130,28 @@ def test_repeated_runs_measure_the_scatter_between_seeds():
     assert res.scatter.new_run >= seeds
 
 
+def test_seeds_variance_is_the_pooled_variance_of_settings_shared_by_runs():
+    # Settings repeated by several runs pool their variance; a setting repeated within one
+    # run only (a curve revisiting a point) measures no seed scatter. Reference: grouping
+    # by plain Python dicts.
+    rng = np.random.default_rng(5)
+    n = 400
+    X = {"N": rng.choice([1e7, 3e7, 1e8], n), "D": rng.choice([1e9, 2e9, 5e9, 1e10], n)}
+    runs = rng.integers(0, 60, n)
+    r = rng.normal(0, 0.01, n)
+    by_setting: dict[tuple[float, float], list[int]] = {}
+    for i, key in enumerate(zip(X["N"], X["D"])):
+        by_setting.setdefault(key, []).append(i)
+    shared = [rows for rows in by_setting.values() if len({runs[i] for i in rows}) > 1]
+    ss = sum(sum((r[i] - np.mean(r[rows])) ** 2 for i in rows) for rows in shared)
+    dof = sum(len(rows) for rows in shared) - len(shared)
+    s = estimate_scatter(r, units=runs, X=X, n_params=2)
+    assert s.seeds == pytest.approx(ss / dof, rel=1e-12)
+    first = {k: v[:50] for k, v in X.items()}
+    one_run = estimate_scatter(r[:50], units=np.zeros(50, dtype=int), X=first, n_params=2)
+    assert math.isnan(one_run.seeds)
+
+
 def test_every_interval_contains_its_estimate_even_without_degrees_of_freedom():
     # Four runs, four parameters: no degrees of freedom for the scatter of a new run.
     df = curves(2).query("run in ['r0', 'r4', 'r8', 'r11']")

@@ -649,6 +649,17 @@ def _lse_weights(*terms: FloatArray, weights: bool = True) -> tuple[FloatArray, 
     return value, [e / total for e in ex]
 
 
+def _powers(exponents: FloatArray, log_x: FloatArray) -> FloatArray:
+    """``exp(-exponents[:, None] * log_x)``, one exp per distinct exponent (a grid repeats them)."""
+    distinct, inverse = np.unique(exponents, return_inverse=True)
+    return np.exp(-distinct[:, None] * log_x)[inverse.reshape(-1)]
+
+
+def _basis(*columns: FloatArray) -> FloatArray:
+    """The basis functions (each (k, n)) as shape (k, n, m), each function contiguous."""
+    return np.stack(columns, axis=1).transpose(0, 2, 1)
+
+
 def _scale(name: str, **kw: Any) -> Param:
     """A positive parameter spanning orders of magnitude, fitted as its logarithm."""
     return Param(name, log=True, min=0.0, **kw)
@@ -681,9 +692,9 @@ def _make_power_law(variable: str = "N", irreducible: bool = True) -> ScalingLaw
 
     def basis(X: Mapping[str, FloatArray], phi: FloatArray) -> FloatArray:
         lx = np.log(X[variable])
-        red = np.exp(-phi[:, 0, None] * lx)
+        red = _powers(phi[:, 0], lx)
         cols = [red] if not irreducible else [np.ones_like(red), red]
-        return np.stack(cols, axis=-1)
+        return _basis(*cols)
 
     def to_theta(phi: FloatArray, coef: FloatArray) -> FloatArray:
         a = phi[:, 0]
@@ -783,9 +794,8 @@ def _make_chinchilla() -> ScalingLaw:
 
     def basis(X: Mapping[str, FloatArray], phi: FloatArray) -> FloatArray:
         lN, lD = np.log(X["N"]), np.log(X["D"])
-        t1 = np.exp(-phi[:, 0, None] * lN)
-        t2 = np.exp(-phi[:, 1, None] * lD)
-        return np.stack([t1, t2, np.ones_like(t1)], axis=-1)
+        t1, t2 = _powers(phi[:, 0], lN), _powers(phi[:, 1], lD)
+        return _basis(t1, t2, np.ones_like(t1))
 
     def to_theta(phi: FloatArray, coef: FloatArray) -> FloatArray:
         with np.errstate(divide="ignore"):
@@ -827,9 +837,8 @@ def _make_kaplan_ns() -> ScalingLaw:
         return value, g
 
     def basis(X: Mapping[str, FloatArray], phi: FloatArray) -> FloatArray:
-        t1 = np.exp(-phi[:, 0, None] * np.log(X["N"]))
-        t2 = np.exp(-phi[:, 1, None] * np.log(X["S"]))
-        return np.stack([t1, t2], axis=-1)
+        t1, t2 = _powers(phi[:, 0], np.log(X["N"])), _powers(phi[:, 1], np.log(X["S"]))
+        return _basis(t1, t2)
 
     def to_theta(phi: FloatArray, coef: FloatArray) -> FloatArray:
         with np.errstate(divide="ignore", invalid="ignore"):

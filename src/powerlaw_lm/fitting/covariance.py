@@ -26,6 +26,7 @@ positive).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -212,6 +213,14 @@ def t_quantile(level: float, dof: float | None = None) -> float:
     >>> round(t_quantile(0.9), 4), round(t_quantile(0.9, dof=5), 4), t_quantile(0.9, dof=0)
     (1.6449, 2.015, inf)
     """
+    if dof is not None and not dof >= 1:
+        return math.inf
+    return _quantile(float(level), None if dof is None else float(dof))
+
+
+@functools.lru_cache(maxsize=256)
+def _quantile(level: float, dof: float | None) -> float:
+    """:func:`t_quantile`, remembered: every fit asks for the same few (scipy's ppf: 0.1 ms)."""
     if dof is None:
         return float(stats.norm.ppf(0.5 + level / 2))
-    return float(stats.t.ppf(0.5 + level / 2, dof)) if dof >= 1 else math.inf
+    return float(stats.t.ppf(0.5 + level / 2, dof))

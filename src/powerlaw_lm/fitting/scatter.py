@@ -35,7 +35,7 @@ when a prediction first needs it, and keeps it here (:attr:`Scatter.extrapolatio
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,12 +222,11 @@ def _repeat_variance(r: FloatArray, codes: NDArray[np.intp], X: Mapping[str, Flo
         return math.nan
     import pandas as pd
 
-    # Hash grouping, linear in the rows (np.unique(axis=0) sorts them: seconds at 1e6 rows).
-    frame = pd.DataFrame({f"x{i}": np.asarray(v) for i, v in enumerate(X.values())})
-    settings = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy(np.intp)
-    n_set = int(settings.max()) + 1
-    pairs = pd.DataFrame({"s": settings, "run": codes}).drop_duplicates()
-    runs_per_setting = np.bincount(pairs["s"].to_numpy(), minlength=n_set)
+    settings, n_set = _codes(np.asarray(v) for v in X.values())
+    # Distinct (setting, run) pairs: how many runs measured each setting.
+    n_runs = int(codes.max()) + 1
+    pairs = pd.unique(settings * n_runs + codes)
+    runs_per_setting = np.bincount(pairs // n_runs, minlength=n_set)
     shared = runs_per_setting[settings] > 1
     if not shared.any():
         return math.nan
@@ -237,6 +236,26 @@ def _repeat_variance(r: FloatArray, codes: NDArray[np.intp], X: Mapping[str, Flo
     )
     dof = int(v.size - np.count_nonzero(np.bincount(s, minlength=n_set)))
     return float(np.sum((v - mean[s]) ** 2)) / dof if dof >= 1 else math.nan
+
+
+def _codes(columns: Iterable[FloatArray]) -> tuple[NDArray[np.int64], int]:
+    """One code per row for the combination of `columns`' values, and how many there are.
+
+    Hash factorisation column by column, linear in the rows (``np.unique(axis=0)`` sorts
+    rows: seconds at 10^6 rows), re-coded after each column so the code never overflows.
+    """
+    import pandas as pd
+
+    key, n = np.zeros(0, dtype=np.int64), 1
+    for col in columns:
+        inverse, values = pd.factorize(col)
+        key = inverse + len(values) * (key if key.size else 0)
+        n *= len(values)
+        if n > 2**31:
+            key, distinct = pd.factorize(key)
+            n = len(distinct)
+    key, distinct = pd.factorize(key)
+    return key.astype(np.int64, copy=False), len(distinct)
 
 
 _PER_RUN = ("distances", "errors", "parameters", "scatters")
