@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import PowerlawLMWarning, SweepError
+from ..exceptions import ReadWarning, SweepError
 
 __all__ = ["Claim", "RunStore", "attempts", "claim", "pin_spec", "record_failure"]
 
@@ -115,7 +115,7 @@ class RunStore:
                 f"{self.path}: the last line (from byte {end}, {len(data) - end} bytes) is "
                 "incomplete, left by a process killed while writing; it is ignored and is "
                 "cut off by the next append.",
-                PowerlawLMWarning,
+                ReadWarning,
                 stacklevel=4,
             )
         return [line for line in data[:end].decode("utf-8").splitlines() if line.strip()]
@@ -142,7 +142,7 @@ class RunStore:
 
         Warns
         -----
-        PowerlawLMWarning
+        ReadWarning
             If the last line is torn; the message names the file and the byte offset.
         """
         out = []
