@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -28,6 +29,13 @@ def tiny_spec(name: str, *, widths: tuple[int, ...] = (16, 32), tokens: Any = (4
         "models": [{"name": f"w{w}", "n_layer": 1, "d_model": w, "n_head": 2} for w in widths],
         "stages": [{"name": "g", "tokens": list(tokens)}],
     }
+
+
+def with_stage(raw: dict, name: str, tokens: list[float]) -> dict:
+    """A copy of the spec `raw` with one more stage, `name`, of budgets `tokens`."""
+    out = copy.deepcopy(raw)
+    out["stages"] = [*out["stages"], {"name": name, "tokens": list(tokens)}]
+    return out
 
 
 def comparable(run: Any) -> dict:

@@ -160,15 +160,19 @@ def test_a_second_process_with_another_spec_is_refused(fork: Any, tmp_path: Path
     first = _start(fork, _spec("one", widths=(16,), tokens=(4096,)), out, tag="first")
     first.join(60)
     other = _spec("one", widths=(16,), tokens=(4096,))
-    other["defaults"]["warmup_steps"] = 2
+    other["defaults"]["weight_decay"] = 0.2
     second = _start(fork, other, out, tag="second")
     second.join(60)
     error = json.loads(second.report.read_text())["error"]
-    assert error.startswith(f"{out} holds the runs of another spec: defaults.warmup_steps is 1 ")
+    assert error.startswith(
+        f"{out} holds the runs of another spec: defaults.weight_decay is 0.1 there, 0.2 now."
+    )
+    assert "changes run 'g-w16-D4.096k-B1024' (weight_decay is 0.1 there, 0.2 now)" in error
     assert "new --out folder" in error and f"delete {out}" in error
     assert RunStore(out / "runs.jsonl").names() == ["g-w16-D4.096k-B1024"]
     # The same spec again resumes: nothing to train.
-    assert not pin_spec(out, SweepSpec.model_validate(_spec("one", widths=(16,), tokens=(4096,))))
+    same = SweepSpec.model_validate(_spec("one", widths=(16,), tokens=(4096,)))
+    assert pin_spec(out, same) == "same"
 
 
 # ---------------------------------------------------------------- faults and concurrency

@@ -11,6 +11,11 @@ Examples::
     powerlaw-lm train calibration.yaml --list                             # members, no training
     powerlaw-lm train calibration.yaml --out cal --launcher ray --address auto
     powerlaw-lm train calibration.yaml --out cal --launcher slurm --partition gpu --time 90
+    powerlaw-lm train ladder.yaml --out cal --time 30     # the spec's launcher: section, 30 min
+
+A spec's ``launcher:`` section gives the launcher and its options; ``--launcher`` and each
+option flag override it field by field (a ``--launcher`` other than the spec's drops the
+spec's options, which belong to its launcher).
 
 Several ``powerlaw-lm train`` processes (or machines sharing the folder) may run on one
 ``--out`` at once: they split the runs, none trained twice. Exit status: 0 when every run
@@ -64,12 +69,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_launcher_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("launcher (see powerlaw_lm.trainer.launchers)")
+    group = parser.add_argument_group(
+        "launcher (see powerlaw_lm.trainer.launchers; each flag overrides the spec's "
+        "`launcher:` section)"
+    )
     group.add_argument(
         "--launcher",
         choices=["local", "ray", "slurm"],
-        default="local",
-        help="local processes (default), Ray tasks, or a SLURM job array via submitit",
+        default=None,
+        help="local processes, Ray tasks, or a SLURM job array via submitit (default: the "
+        "spec's `launcher:`, else local)",
     )
     group.add_argument("--address", help="ray: the cluster's address (default: a local one)")
     group.add_argument("--partition", help="slurm: #SBATCH --partition")
@@ -88,17 +97,30 @@ def _add_launcher_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# Each launcher flag (its argparse dest) and the launcher option it sets.
+_OPTION_FLAGS = {
+    "address": "address",
+    "partition": "partition",
+    "time": "time",
+    "gpus": "gpus",
+    "mem_gb": "mem_gb",
+    "account": "account",
+    "qos": "qos",
+    "constraint": "constraint",
+    "array_parallelism": "array_parallelism",
+    "slurm_folder": "folder",
+    "slurm_cluster": "cluster",
+}
+
+
 def _launcher_options(args: argparse.Namespace) -> dict[str, object]:
-    if args.launcher == "ray":
-        names = {"address": "address"}
-    elif args.launcher == "slurm":
-        names = {"partition": "partition", "time": "time", "gpus": "gpus", "mem_gb": "mem_gb"}
-        names.update(account="account", qos="qos", constraint="constraint")
-        names.update(array_parallelism="array_parallelism", slurm_folder="folder")
-        names.update(slurm_cluster="cluster")
-    else:
-        names = {}
-    return {key: getattr(args, a) for a, key in names.items() if getattr(args, a) is not None}
+    # Every flag given: run_sweep merges them over the spec's options and refuses one
+    # that is not an option of the launcher (--partition with the ray launcher, say).
+    return {
+        key: getattr(args, dest)
+        for dest, key in _OPTION_FLAGS.items()
+        if getattr(args, dest) is not None
+    }
 
 
 def _spec_path(spec: str) -> str:

@@ -26,6 +26,12 @@ The sbatch settings of the ``slurm`` launcher map to submitit as ``partition`` -
 ``cpus_per_task`` is the sweep's ``threads``; anything else goes through ``additional``
 (e.g. ``{"exclusive": True}`` -> ``#SBATCH --exclusive``). submitit writes the script,
 logs and pickles to ``folder`` (default ``OUT/slurm``), which must be on the shared filesystem.
+
+A spec file may name its launcher and options in a ``launcher:`` section
+(:class:`~powerlaw_lm.trainer.spec.LauncherSpec`); ``run_sweep``'s ``launcher`` and
+``launcher_options`` (the command line's ``--launcher`` and option flags) override it field by
+field. Every launcher's options are the keyword-only parameters of its function
+(:func:`known_options`), checked in one place (:func:`check_options`).
 """
 
 from __future__ import annotations
@@ -43,7 +49,15 @@ from .config import TrainConfig
 from .store import record_failure
 from .task import Launch, Outcome, train_member
 
-__all__ = ["LAUNCHERS", "require", "run_local", "run_ray", "run_slurm"]
+__all__ = [
+    "LAUNCHERS",
+    "check_options",
+    "known_options",
+    "require",
+    "run_local",
+    "run_ray",
+    "run_slurm",
+]
 
 Report = Callable[[Outcome, TrainConfig], None]
 
@@ -58,6 +72,86 @@ def _need(module: str, extra: str) -> Any:
             f"launcher={extra!r} needs {module}: pip install 'powerlaw_lm[{extra}]' "
             f"(or pip install {module})."
         ) from exc
+
+
+def known_options(launcher: str) -> list[str]:
+    """Return the names of the options of `launcher`, in the order of its signature.
+
+    The one list of each launcher's options: the keyword-only parameters of its function
+    (:func:`run_local`, :func:`run_ray`, :func:`run_slurm`), less those the sweep sets
+    itself (``jobs``, ``progress``). The command line's flags, ``run_sweep``'s
+    ``launcher_options`` and the ``launcher:`` section of a spec file are checked against it.
+
+    Parameters
+    ----------
+    launcher : str
+        ``"local"``, ``"ray"`` or ``"slurm"``.
+
+    Returns
+    -------
+    list of str
+        Option names; none for ``"local"``.
+
+    Raises
+    ------
+    SweepError
+        If the launcher is unknown.
+
+    Examples
+    --------
+    >>> known_options("ray")
+    ['address', 'num_cpus', 'max_retries']
+    >>> known_options("local")
+    []
+    """
+    if launcher not in LAUNCHERS:
+        raise SweepError(f"`launcher` must be one of {LAUNCHERS}, got {launcher!r}.")
+    import inspect
+
+    runs: dict[str, Callable[..., None]] = {"local": run_local, "ray": run_ray}
+    run = {**runs, "slurm": run_slurm}[launcher]
+    params = inspect.signature(run).parameters
+    known = [p for p in params if params[p].kind is inspect.Parameter.KEYWORD_ONLY]
+    return [p for p in known if p not in ("jobs", "progress")]
+
+
+def check_options(
+    launcher: str, options: dict[str, Any] | None = None, *, what: str = "`launcher_options`"
+) -> None:
+    """Check that `launcher` is known and takes `options`; import nothing.
+
+    What :func:`require` checks, less the launcher's package: a spec file that names
+    ``slurm`` loads on a machine without submitit.
+
+    Parameters
+    ----------
+    launcher : str
+        ``"local"``, ``"ray"`` or ``"slurm"``.
+    options : dict, optional
+        The launcher's options (see :func:`known_options`).
+    what : str, default="`launcher_options`"
+        How the error names where the options come from.
+
+    Raises
+    ------
+    SweepError
+        If the launcher or one of its options is unknown; the message names the unknown
+        options and the launcher's options.
+
+    Examples
+    --------
+    >>> check_options("slurm", {"partition": "gpu", "time": 120})
+    >>> check_options("ray", {"partition": "gpu"}, what="the spec's `launcher:` keys")
+    Traceback (most recent call last):
+    ...
+    powerlaw_lm.exceptions.SweepError: the spec's `launcher:` keys ['partition'] are not ...
+    """
+    known = known_options(launcher)
+    unknown = sorted(set(options or {}) - set(known))
+    if unknown:
+        raise SweepError(
+            f"{what} {unknown} are not options of launcher={launcher!r}; its options are {known}."
+        )
 
 
 def require(launcher: str, options: dict[str, Any] | None = None) -> None:
@@ -89,21 +183,7 @@ def require(launcher: str, options: dict[str, Any] | None = None) -> None:
     ...
     powerlaw_lm.exceptions.SweepError: `launcher` must be one of (...), got 'mpi'.
     """
-    if launcher not in LAUNCHERS:
-        raise SweepError(f"`launcher` must be one of {LAUNCHERS}, got {launcher!r}.")
-    import inspect
-
-    runs: dict[str, Callable[..., None]] = {"local": run_local, "ray": run_ray}
-    run = {**runs, "slurm": run_slurm}[launcher]
-    params = inspect.signature(run).parameters
-    known = [p for p in params if params[p].kind is inspect.Parameter.KEYWORD_ONLY]
-    known = [p for p in known if p not in ("jobs", "progress")]
-    unknown = sorted(set(options or {}) - set(known))
-    if unknown:
-        raise SweepError(
-            f"`launcher_options` {unknown} are not options of launcher={launcher!r}; "
-            f"its options are {known}."
-        )
+    check_options(launcher, options)
     if launcher != "local":
         _need(*{"ray": ("ray", "ray"), "slurm": ("submitit", "slurm")}[launcher])
 

@@ -24,6 +24,17 @@ Example (``specs/smoke.yaml``)::
       - {name: a, n_layer: 1, d_model: 16, n_head: 2}
     stages:
       - {name: grid, tokens: [16384]}
+
+An optional ``launcher:`` section says where the runs train by default
+(:class:`LauncherSpec`); the command line's ``--launcher`` and option flags override it
+field by field, and it is no part of the runs' definition::
+
+    launcher:
+      name: slurm          # local | ray | slurm
+      partition: gpu
+      time: 120            # minutes per run
+      gpus: 1
+      additional: {exclusive: true}
 """
 
 from __future__ import annotations
@@ -48,8 +59,18 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from ..exceptions import SpecError
 from .config import GPTConfig, RunSettings, TrainConfig
+from .launchers import check_options
 
-__all__ = ["Defaults", "ModelSpec", "SpecError", "StageSpec", "SweepSpec", "kaplan_lr", "load_spec"]
+__all__ = [
+    "Defaults",
+    "LauncherSpec",
+    "ModelSpec",
+    "SpecError",
+    "StageSpec",
+    "SweepSpec",
+    "kaplan_lr",
+    "load_spec",
+]
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 # Finite: a budget or rate of .inf or .nan is no setting (YAML reads `.inf` as a float).
@@ -294,6 +315,54 @@ class StageSpec(_Entry):
             raise ValueError(f"stage {self.name!r}: {problems}") from None
 
 
+class LauncherSpec(_Entry):
+    """Where a sweep's runs train by default: a launcher's name and its options.
+
+    The ``launcher:`` section of a spec file. It does not define the runs: a folder may
+    move from one launcher to another halfway (``spec.json`` is compared without it), and
+    the command line's ``--launcher`` and option flags (``run_sweep``'s ``launcher`` and
+    ``launcher_options``) override it field by field.
+
+    Parameters
+    ----------
+    name : {"local", "ray", "slurm"}
+        The launcher (see :mod:`powerlaw_lm.trainer.launchers`).
+    **options
+        Its options, checked against the launcher's own list
+        (:func:`~powerlaw_lm.trainer.launchers.known_options`): for ``ray`` ``address``,
+        ``num_cpus``, ``max_retries``; for ``slurm`` ``partition``, ``time`` (minutes),
+        ``gpus``, ``mem_gb``, ``account``, ``qos``, ``constraint``, ``array_parallelism``,
+        ``additional`` (more ``#SBATCH`` settings), ``cluster``, ``folder``, ``poll_s``.
+        A ``null`` option means its default. The launcher's package (Ray, submitit) is
+        needed only to run with it, not to load the spec.
+
+    Examples
+    --------
+    >>> LauncherSpec(name="slurm", partition="gpu", time=120).options
+    {'partition': 'gpu', 'time': 120}
+    >>> LauncherSpec(name="slurm", gpu=1)
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for LauncherSpec
+      Value error, the spec's `launcher:` keys ['gpu'] are not options of launcher='slurm'; ...
+    """
+
+    name: str
+
+    @model_validator(mode="after")
+    def _known(self) -> LauncherSpec:
+        try:
+            check_options(self.name, self.options, what="the spec's `launcher:` keys")
+        except ValueError as exc:  # load_spec ends each problem with its own full stop
+            raise ValueError(str(exc).rstrip(".")) from None
+        return self
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The launcher's options this section gives."""
+        return self._given()
+
+
 def _check_distinct(seeds: list[int] | None, where: str) -> None:
     if seeds is not None and len(set(seeds)) < len(seeds):
         raise ValueError(
@@ -337,6 +406,9 @@ class SweepSpec(BaseModel):
         The shapes.
     stages : list of StageSpec
         The blocks of runs, in the order they are trained.
+    launcher : LauncherSpec, optional
+        Where the runs train unless the caller says otherwise (default: this process);
+        not part of the runs' definition.
 
     Examples
     --------
@@ -366,6 +438,7 @@ class SweepSpec(BaseModel):
     defaults: Defaults = Field(default_factory=Defaults)
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     stages: Annotated[list[StageSpec], Field(min_length=1)]
+    launcher: LauncherSpec | None = None
 
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:

@@ -9,9 +9,13 @@ The folder ``out`` holds
   holder dies, however it dies (SIGKILL included), so the claim of a dead process is simply
   taken over; the file itself stays, and keeps one JSON line per attempt (host, pid, time,
   then the outcome) as the run's history;
-- ``spec.json``: the spec of the sweep, written once by the first process (a complete file
+- ``spec.json``: the spec of the sweep, written by the first process (a complete file
   linked into place, so that no process ever reads half of it), and compared by every later
-  one (:func:`pin_spec`);
+  one, run by run (:func:`pin_spec`): a spec with the same runs, or some of them, runs
+  as it is; one that adds runs and changes none (a new stage) extends the sweep and
+  replaces ``spec.json`` (a complete file renamed into place, under the exclusive
+  ``flock`` of ``spec.json.lock``); one that changes a run is refused. The spec's
+  ``launcher`` section is no part of the runs;
 - ``failures.log``: one tab-separated line per failed attempt (:func:`record_failure`).
 
 A process trains a run only while it holds the run's claim and only after checking, under
@@ -37,16 +41,20 @@ import socket
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..exceptions import ReadWarning, SweepError
 
-__all__ = ["Claim", "RunStore", "attempts", "claim", "pin_spec", "record_failure"]
+__all__ = ["Claim", "Pinned", "RunStore", "attempts", "claim", "pin_spec", "record_failure"]
 
 # Fault injection for the tests only: seconds to pause between the two halves of a line
 # written by RunStore.append, so that a test can kill a process inside a write.
 _PAUSE_ENV = "POWERLAW_LM_TEST_APPEND_PAUSE"
+# ... and seconds to pause between pin_spec's first comparison and its lock, so that a test
+# can have two processes extend one spec at once.
+_PIN_PAUSE_ENV = "POWERLAW_LM_TEST_PIN_PAUSE"
 
 
 def _now() -> str:
@@ -343,6 +351,12 @@ def attempts(out: str | os.PathLike[str], name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in data[: data.rfind(b"\n") + 1].splitlines() if line]
 
 
+def _named(entries: list[Any]) -> bool:
+    """Whether `entries` are dicts with distinct names (a spec's stages or models)."""
+    names = [e.get("name") if isinstance(e, dict) else None for e in entries]
+    return None not in names and len(set(names)) == len(names)
+
+
 def _first_difference(old: Any, new: Any, where: str = "") -> tuple[str, Any, Any] | None:
     """The first path (``stages[0].tokens``) where two JSON values differ, with both values."""
     if isinstance(old, dict) and isinstance(new, dict):
@@ -351,6 +365,17 @@ def _first_difference(old: Any, new: Any, where: str = "") -> tuple[str, Any, An
             if found:
                 return found
         return None
+    if isinstance(old, list) and isinstance(new, list) and _named(old) and _named(new):
+        # Entries with names (stages, models) are matched by name: an added stage is no
+        # difference of the stages after it.
+        before = {entry["name"]: entry for entry in old}
+        for i, entry in enumerate(new):
+            if entry["name"] in before:
+                found = _first_difference(before[entry["name"]], entry, f"{where}[{i}]")
+                if found:
+                    return found
+        names = ([e["name"] for e in old], [e["name"] for e in new])
+        return None if names[0] == names[1] else (f"{where} names", *names)
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         for i, (a, b) in enumerate(zip(old, new)):
             found = _first_difference(a, b, f"{where}[{i}]")
@@ -360,11 +385,114 @@ def _first_difference(old: Any, new: Any, where: str = "") -> tuple[str, Any, An
     return None if old == new else (where or "(the whole spec)", old, new)
 
 
-def pin_spec(out: str | os.PathLike[str], spec: Any) -> bool:
-    """Write `spec` to ``out/spec.json`` if absent; refuse a different spec already there.
+Pinned = Literal["written", "same", "extended", "subset"]
+"""What :func:`pin_spec` found: ``spec.json`` written, the same runs, an extension, a subset."""
 
-    Every field of the spec determines the runs or their records, so the whole spec is
-    compared, as canonical JSON.
+
+def _without_launcher(spec: Any) -> dict[str, Any]:
+    """The spec as JSON values, less its launcher section (which does not define the runs)."""
+    return {k: v for k, v in spec.model_dump(mode="json").items() if k != "launcher"}
+
+
+def _members(spec: Any) -> dict[str, dict[str, Any]]:
+    """The runs a spec defines: each member's name and its configuration as plain values."""
+    return {m.name: json.loads(json.dumps(asdict(m), default=str)) for m in spec.members()}
+
+
+@contextmanager
+def _spec_lock(folder: Path) -> Iterator[None]:
+    """Hold the exclusive ``flock`` on ``folder/spec.json.lock`` (blocking) for the block."""
+    path = folder / "spec.json.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _flock(fd, fcntl.LOCK_EX, path)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _read_spec(target: Path, kind: Any) -> Any:
+    folder = target.parent
+    try:
+        return kind.model_validate_json(target.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise SweepError(
+            f"{target} is not a readable sweep spec ({str(exc).splitlines()[0]}); the folder "
+            f"belongs to another version or was edited. Use a new --out folder, or delete "
+            f"{target} to adopt the runs in {folder} (each is still checked against the spec)."
+        ) from exc
+
+
+def _compare(target: Path, stored: Any, spec: Any) -> Pinned | None:
+    """How the runs of `spec` stand to the `stored` one's: same, subset, or more (None).
+
+    Refuses a changed run, or runs both dropped and added.
+    """
+    folder = target.parent
+    old, new = _members(stored), _members(spec)
+    for name, config in old.items():
+        if name in new and new[name] != config:
+            field, was, now = _first_difference(config, new[name]) or ("", None, None)
+            texts = _without_launcher(stored), _without_launcher(spec)
+            where, old_value, new_value = _first_difference(*texts) or (field, was, now)
+            raise SweepError(
+                f"{folder} holds the runs of another spec: {where} is {old_value!r} there, "
+                f"{new_value!r} now. Write this spec's runs to a new --out folder, or delete "
+                f"{folder} to start over; to extend the sweep on purpose, delete nothing: add "
+                "stages (budgets, models, seeds) and leave the stored runs as they are. This "
+                f"spec changes run {name!r} ({field} is {was!r} there, {now!r} now), and a "
+                "spec may add runs to a folder, or run some of its runs, never change one; to "
+                f"redefine runs not trained yet on purpose, delete {target} (each stored run "
+                "is still checked against the new spec)."
+            )
+    missing = [n for n in old if n not in new]
+    added = [n for n in new if n not in old]
+    if missing and added:
+        raise SweepError(
+            f"{folder} holds the runs of another spec: this spec lacks its run {missing[0]!r} "
+            f"({len(missing)} in all) and adds {added[0]!r} ({len(added)} in all); a spec may "
+            f"add runs to a folder, or run some of its runs, not both. Add the missing runs' "
+            f"stages to this spec (see {target}, which another process may have extended "
+            f"meanwhile), write this spec's runs to a new --out folder, or delete {target} to "
+            "drop them from the sweep (the stored runs are kept and each is checked against "
+            "the new spec)."
+        )
+    if added:
+        return None
+    return "subset" if missing else "same"
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    tmp = target.with_name(f".{target.name}.{socket.gethostname()}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        _write_all(fd, text.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)  # readers see the old file or the new one, whole
+
+
+def pin_spec(out: str | os.PathLike[str], spec: Any) -> Pinned:
+    """Write `spec` to ``out/spec.json``, or check it against the spec stored there.
+
+    The runs are compared, not the text: the members of the stored spec
+    (:meth:`~powerlaw_lm.trainer.spec.SweepSpec.members`, each name with its whole
+    configuration) against those of `spec`. The ``launcher`` section is no part of them,
+    so a sweep may move from one launcher to another halfway.
+
+    - no ``spec.json``: it is written (``"written"``);
+    - the same runs: nothing is written (``"same"``), even if the spec's text differs
+      (a default that changes no run, the launcher, the order of the stages);
+    - more runs, every stored run unchanged: an extension (a stage, a budget, a model
+      added); ``spec.json`` is replaced by `spec` (``"extended"``). The replacement
+      happens under an exclusive ``flock`` on ``out/spec.json.lock``, after reading
+      ``spec.json`` again, so that of two processes extending the same spec at once the
+      second compares its spec with what the first wrote: it runs if its spec holds the
+      first one's runs too, and is refused otherwise;
+    - fewer runs, every one of them unchanged (a spec restricted to one stage, say):
+      nothing is written (``"subset"``);
+    - anything else (a run changed, or runs both added and dropped) is refused.
 
     Parameters
     ----------
@@ -375,30 +503,41 @@ def pin_spec(out: str | os.PathLike[str], spec: Any) -> bool:
 
     Returns
     -------
-    bool
-        True if this call wrote ``spec.json``, False if an equal spec was there.
+    {"written", "same", "extended", "subset"}
+        What this call found and did.
 
     Raises
     ------
     SweepError
         If ``spec.json`` holds another spec (the message names the folder, the first
-        differing field with both values, and the fix), or cannot be read as a spec.
+        changed run and field with both values, or a run dropped and a run added, and
+        the fix), or cannot be read as a spec, or cannot be locked.
 
     Examples
     --------
-    >>> import tempfile
+    >>> import copy, tempfile
     >>> from powerlaw_lm.trainer.spec import SweepSpec
     >>> raw = {"name": "s", "corpus": "pydoc", "n_ctx": 32,
     ...        "models": [{"name": "a", "n_layer": 1, "d_model": 16, "n_head": 2}],
     ...        "stages": [{"name": "g", "tokens": [16384]}]}
     >>> out = tempfile.mkdtemp()
     >>> pin_spec(out, SweepSpec.model_validate(raw)), pin_spec(out, SweepSpec.model_validate(raw))
-    (True, False)
-    >>> raw["stages"][0]["tokens"] = [32768]
+    ('written', 'same')
+
+    Another stage extends the sweep; the first stage alone is a subset of it:
+
+    >>> more = copy.deepcopy(raw)
+    >>> more["stages"].append({"name": "h", "tokens": [32768]})
+    >>> pin_spec(out, SweepSpec.model_validate(more)), pin_spec(out, SweepSpec.model_validate(raw))
+    ('extended', 'subset')
+
+    A changed run is refused:
+
+    >>> raw["stages"][0]["lr"] = [1e-3]
     >>> pin_spec(out, SweepSpec.model_validate(raw))
     Traceback (most recent call last):
     ...
-    powerlaw_lm.exceptions.SweepError: ...: stages[0].tokens[0] is 16384.0 there, 32768.0 now...
+    powerlaw_lm.exceptions.SweepError: ...: stages[0].lr is None there, [0.001] now. ...
     """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -409,29 +548,25 @@ def pin_spec(out: str | os.PathLike[str], spec: Any) -> bool:
         tmp.write_text(text, encoding="utf-8")
         try:
             os.link(tmp, target)  # atomic create-if-absent of the complete file
-            return True
+            return "written"
         except FileExistsError:
             pass
         finally:
             tmp.unlink()
-    try:
-        stored = type(spec).model_validate_json(target.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise SweepError(
-            f"{target} is not a readable sweep spec ({str(exc).splitlines()[0]}); the folder "
-            f"belongs to another version or was edited. Use a new --out folder, or delete "
-            f"{target} to adopt the runs in {folder} (each is still checked against the spec)."
-        ) from exc
-    found = _first_difference(stored.model_dump(mode="json"), spec.model_dump(mode="json"))
-    if found is None:
-        return False
-    where, old, new = found
-    raise SweepError(
-        f"{folder} holds the runs of another spec: {where} is {old!r} there, {new!r} now. "
-        f"Write this spec's runs to a new --out folder, or delete {folder} to start over; "
-        f"to extend the sweep on purpose, delete {target} (the stored runs are kept and "
-        "each is checked against the new spec)."
-    )
+    found = _compare(target, _read_spec(target, type(spec)), spec)
+    if found is not None:  # nothing to write: an extension by another process keeps it true
+        return found
+    pause = float(os.environ.get(_PIN_PAUSE_ENV, "0") or 0)
+    if pause > 0:
+        import time
+
+        time.sleep(pause)
+    with _spec_lock(folder):
+        found = _compare(target, _read_spec(target, type(spec)), spec)  # again, under the lock
+        if found is not None:
+            return found
+        _write_atomically(target, text)
+    return "extended"
 
 
 def record_failure(out: str | os.PathLike[str], name: str, exc: BaseException) -> str:

@@ -4,7 +4,9 @@ The output folder is a concurrent store (see :mod:`powerlaw_lm.trainer.store`):
 ``runs.jsonl`` with one :class:`~powerlaw_lm.records.Run` per line, appended whole under an
 exclusive lock; ``claims/<run>.lock``, the per-run claims (``flock``, dropped by the kernel
 when the holder dies); ``spec.json``, the spec, written by the first process and compared
-by every later one; ``failures.log``, one line per failed attempt. Any number of sweep
+run by run by every later one (a spec that adds runs, changing none, extends the sweep;
+one that runs some of them runs them; see :func:`~powerlaw_lm.trainer.store.pin_spec`);
+``failures.log``, one line per failed attempt. Any number of sweep
 processes, on one machine or on several that share the folder, and any launcher
 (``local``, ``ray``, ``slurm``; see :mod:`powerlaw_lm.trainer.launchers`) split the
 members with none trained twice; a sweep killed at any moment (even with SIGKILL) loses at
@@ -27,7 +29,7 @@ from .spec import SweepSpec
 from .store import RunStore, pin_spec
 from .task import Launch, Outcome
 
-__all__ = ["RunStore", "SweepError", "SweepResult", "run_sweep"]
+__all__ = ["RunStore", "SweepError", "SweepResult", "resolve_launcher", "run_sweep"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,50 @@ def _check_against_store(store: RunStore, members: Sequence[TrainConfig]) -> set
 Launcher = Literal["local", "ray", "slurm"]
 
 
+def resolve_launcher(
+    spec: SweepSpec,
+    launcher: Launcher | None = None,
+    launcher_options: dict[str, Any] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The launcher a sweep runs with, and its options: the caller's over the spec's.
+
+    With no `launcher`, the spec's ``launcher:`` section names it (else ``"local"``), and
+    `launcher_options` override its options field by field. A `launcher` other than the
+    spec's ignores the spec's options, which belong to another launcher.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+        The sweep.
+    launcher : {"local", "ray", "slurm"}, optional
+        The caller's launcher.
+    launcher_options : dict, optional
+        The caller's options.
+
+    Returns
+    -------
+    tuple of (str, dict)
+        The launcher's name and options (not checked yet; see
+        :func:`~powerlaw_lm.trainer.launchers.require`).
+
+    Examples
+    --------
+    >>> spec = SweepSpec.model_validate({
+    ...     "name": "doc", "models": [{"name": "a", "n_layer": 1, "d_model": 16, "n_head": 2}],
+    ...     "stages": [{"name": "g", "tokens": [16384]}],
+    ...     "launcher": {"name": "slurm", "partition": "gpu", "time": 120}})
+    >>> resolve_launcher(spec, launcher_options={"time": 30})
+    ('slurm', {'partition': 'gpu', 'time': 30})
+    >>> resolve_launcher(spec, "ray")
+    ('ray', {})
+    """
+    own = spec.launcher
+    name = launcher if launcher is not None else (own.name if own is not None else "local")
+    options = dict(own.options) if own is not None and own.name == name else {}
+    options.update(launcher_options or {})
+    return name, options
+
+
 def run_sweep(
     spec: SweepSpec,
     out: str | os.PathLike[str],
@@ -121,7 +167,7 @@ def run_sweep(
     device: Literal["cpu", "cuda", "auto"] | str = "cpu",
     threads: int = 1,
     peak_flops: float | None = None,
-    launcher: Launcher = "local",
+    launcher: Launcher | None = None,
     launcher_options: dict[str, Any] | None = None,
     progress: bool = True,
     on_run: Callable[[str], None] | None = None,
@@ -150,13 +196,17 @@ def run_sweep(
     peak_flops : float, optional
         Peak matmul rate of one run's device and threads (the MFU denominator); measured
         once per process when not given.
-    launcher : {"local", "ray", "slurm"}, default="local"
-        Where the runs train (see :mod:`powerlaw_lm.trainer.launchers`).
+    launcher : {"local", "ray", "slurm"}, optional
+        Where the runs train (see :mod:`powerlaw_lm.trainer.launchers`); default the
+        spec's ``launcher:`` section, else ``"local"``.
     launcher_options : dict, optional
         Options of the launcher: for ``"ray"`` ``address``, ``max_retries``; for
         ``"slurm"`` ``cluster``, ``folder``, ``partition``, ``time``, ``gpus``, ``mem_gb``,
         ``account``, ``qos``, ``constraint``, ``array_parallelism``, ``additional``
-        (see :func:`~powerlaw_lm.trainer.launchers.run_slurm`).
+        (see :func:`~powerlaw_lm.trainer.launchers.run_slurm`). They override the spec's
+        options field by field (a dict merge) when the launcher is the spec's; with
+        another `launcher` the spec's options are ignored (they belong to its launcher).
+        See :func:`resolve_launcher`.
     progress : bool, default=True
         Show a progress bar (on stderr) over the tokens to train.
     on_run : callable, optional
@@ -171,8 +221,9 @@ def run_sweep(
     ------
     SweepError
         If ``index`` is out of range, ``jobs`` is combined with ``torchrun``, the
-        launcher or one of its options is unknown, ``out`` holds the runs of another spec,
-        or runs the spec now defines differently.
+        launcher or one of its options is unknown, or ``out`` holds runs that the spec
+        now defines differently, or runs it drops while adding others (see
+        :func:`~powerlaw_lm.trainer.store.pin_spec`).
     ImportError
         If the launcher's package is missing (the ``ray`` or ``slurm`` extra).
 
@@ -199,9 +250,9 @@ def run_sweep(
     from . import launchers
 
     members = _selected(spec, index, jobs=jobs, threads=threads)
-    options = dict(launcher_options or {})
-    launchers.require(launcher, options)
-    if launcher == "local":
+    name, options = resolve_launcher(spec, launcher, launcher_options)
+    launchers.require(name, options)
+    if name == "local":
         from .loop import resolve_device
 
         resolve_device(device)  # a GPU that is not there is refused before anything is written
@@ -209,16 +260,16 @@ def run_sweep(
     store = RunStore(Path(out) / "runs.jsonl")
     done = _check_against_store(store, members)
     todo = [m for m in members if m.name not in done]
-    tally = _Tally(on_run, stream=launcher == "local" and jobs == 1)
+    tally = _Tally(on_run, stream=name == "local" and jobs == 1)
     tally.seen["skipped"] += [m.name for m in members if m.name in done]
     if todo:
         launch = Launch.of(spec, device=device, threads=threads, peak_flops=peak_flops)
         show = progress and int(os.environ.get("RANK", "0")) == 0
         with _progress_bar(todo, spec.name, show=show) as tally.bar:
-            if launcher == "local":
+            if name == "local":
                 step = None if tally.bar is None else tally.bar.update
                 launchers.run_local(todo, launch, out, tally, jobs=jobs, progress=step)
-            elif launcher == "ray":
+            elif name == "ray":
                 launchers.run_ray(todo, launch, out, tally, **{"num_cpus": jobs, **options})
             else:
                 launchers.run_slurm(todo, launch, out, tally, **options)
