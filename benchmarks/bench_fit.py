@@ -11,16 +11,24 @@ simple-scaling-laws).
    optimum or better? time ratio. And ``simple-scaling-laws`` on the same points, in its
    own interpreter (``bench_compare_packages.py``'s ``.venv-compare``), its time and ratio.
 2. 4000 bootstrap resamples with percentile intervals on those points, ``n_jobs=1`` and
-   ``n_jobs=2`` (the first ``n_jobs=2`` call also starts the worker processes: shown apart).
+   ``n_jobs=2`` (the first ``n_jobs=2`` call also starts the worker threads: shown apart),
+   on the default path (numba's compiled kernel when numba is installed, the ``fast``
+   extra) and on the numpy path (``POWERLAW_LM_KERNELS=0``), side by side, with how far
+   their draws differ. The kernel's first-call cost (importing numba and loading the
+   compiled kernel, from numba's on-disk cache and with an empty cache) is measured apart,
+   in fresh processes.
 3. A run-grouped bootstrap of 1000 resamples on a 24-point ladder whose E is poorly
    identified: the (Mis)Fitting runs' final losses (Li et al. 2025), best learning rate of
-   each (N, D), the 3 longest token budgets of each of the 8 sizes from 25M to 400M.
+   each (N, D), the 3 longest token budgets of each of the 8 sizes from 25M to 400M. Its
+   blocks are below the engine's kernel threshold, so the default path is numpy; the
+   kernel forced on every batch is timed beside it.
 4. ``kaplan_ns`` on 10^3 to 3 x 10^6 rows of synthetic learning curves, each size in a fresh
    process (powerlaw_lm imported before the clock starts): the time of ``RunTable`` and of
    ``fit``, and the process's peak memory.
 
 Every timing comes from one run on one machine; the load average is printed at the start
-and at the end, and the last table puts each measured ratio beside its goal.
+and at the end, and the last table puts each measured ratio beside its goal (on the
+default path, and it says which).
 """
 
 from __future__ import annotations
@@ -187,6 +195,61 @@ print(json.dumps({"rows": int(N.size), "table_s": t1 - t0, "fit_s": t2 - t1,
 """
 
 
+KERNEL_SWITCH = "POWERLAW_LM_KERNELS"
+
+FIRST_CALL_CHILD = r"""
+import json, time
+import numpy as np
+import powerlaw_lm.fitting._engine
+from powerlaw_lm.fitting import _kernels
+t0 = time.perf_counter()
+import numba
+t1 = time.perf_counter()
+_kernels.load()
+x = np.log([1e8, 1e9])
+_kernels.derivatives("lse_linear3", np.zeros((1, 5)), np.ones((1, 2)), np.zeros(1, np.int64),
+                     (x, x), np.zeros(2), "huber", 1e-3, 0.1)
+t2 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1}))
+"""
+
+
+def kernel_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
+
+
+def first_call_cost(cold: bool) -> dict[str, float] | None:
+    """Seconds to import numba and to load (or compile) the kernel, in a fresh process."""
+    if not kernel_available():
+        return None
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    with tempfile.TemporaryDirectory() as tmp:
+        if cold:  # an empty cache of numba's own: the kernel compiles
+            env["NUMBA_CACHE_DIR"] = tmp
+        else:  # the package's __pycache__, filled by an earlier call if need be
+            subprocess.run([sys.executable, "-c", FIRST_CALL_CHILD], env=env, check=True,
+                           capture_output=True)  # fmt: skip
+        out = subprocess.run([sys.executable, "-c", FIRST_CALL_CHILD], env=env, check=True,
+                             capture_output=True, text=True)  # fmt: skip
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+class numpy_path:
+    """Within it, the engine runs on numpy (``POWERLAW_LM_KERNELS=0``)."""
+
+    def __enter__(self) -> None:
+        self.old = os.environ.get(KERNEL_SWITCH)
+        os.environ[KERNEL_SWITCH] = "0"
+
+    def __exit__(self, *exc: object) -> None:
+        if self.old is None:
+            del os.environ[KERNEL_SWITCH]
+        else:
+            os.environ[KERNEL_SWITCH] = self.old
+
+
 def _goal(goals: dict[str, Any], name: str, wall: float, cpu: float, ok: bool) -> None:
     goals[name] = (f"{wall:.1f} (CPU: {cpu:.1f})", ok)
 
@@ -243,24 +306,44 @@ def section_single_fit(pl: Any, args: argparse.Namespace, goals: dict[str, Any])
 def section_bootstrap(pl: Any, fit: Timing, goals: dict[str, Any]) -> None:
     table = pl.RunTable(epoch_points())
     print("\n== 2. Bootstrap of Epoch's points: 4000 resamples, 95% percentile intervals")
+    default = "compiled kernel (numba)" if kernel_available() else "numpy (numba not installed)"
+    for cold in (False, True):
+        cost = first_call_cost(cold)
+        if cost is not None:
+            print(f"kernel's first call in a process, {'empty' if cold else 'warm'} numba cache: "
+                  f"import numba {cost['import_s']:.3f} s + {'compile' if cold else 'load'} "
+                  f"{cost['load_s']:.3f} s (not in the timings below)")  # fmt: skip
 
     def run(n_jobs: int) -> Any:
         res = pl.fit(table, "chinchilla", bootstrap=4000, seed=42, n_jobs=n_jobs, progress=False)
         return res, res.ci(0.95, method="percentile")
 
+    run(1)  # the kernel's first call, timed apart above
     one = timed(lambda: run(1), 3)
     first = timed(lambda: run(2), 1)
     two = timed(lambda: run(2), 3)
+    with numpy_path():
+        np_one = timed(lambda: run(1), 3)
+        np_two = timed(lambda: run(2), 3)
     (res, ci), (res2, _) = one.out, two.out
     same_bits = bool(np.array_equal(res.draws, res2.draws))
+    np_same = bool(np.array_equal(np_one.out[0].draws, np_two.out[0].draws))
     for name, (lo, hi) in ci.items():
         print(f"  {name:<6} {res.params[name]:>10.5g}  95% ({lo:.6g}, {hi:.6g})")
     print("  Epoch: alpha (0.317, 0.373), beta (0.331, 0.415), E (1.769, 1.871)")
+    print(f"default path: {default}")
     print(f"n_jobs=1, median of 3: {one.wall:.3f} s = {one.wall / fit.wall:.0f} fits "
           f"(CPU {one.cpu:.3f} s = {one.cpu / fit.cpu:.0f} fits)")  # fmt: skip
     print(f"n_jobs=2, first call: {first.wall:.3f} s; median of 3 after it: {two.wall:.3f} s "
           f"= {two.wall / fit.wall:.0f} fits")  # fmt: skip
     print(f"same draws, bit for bit, with n_jobs=1 and n_jobs=2: {same_bits}")
+    print(f"numpy path ({KERNEL_SWITCH}=0): n_jobs=1 {np_one.wall:.3f} s = "
+          f"{np_one.wall / fit.wall:.0f} fits (CPU {np_one.cpu / fit.cpu:.0f} fits); n_jobs=2 "
+          f"{np_two.wall:.3f} s = {np_two.wall / fit.wall:.0f} fits; same bits with n_jobs=1 "
+          f"and 2: {np_same}")  # fmt: skip
+    diff = np.abs(res.draws - np_one.out[0].draws) / np.abs(np_one.out[0].draws)
+    print(f"default / numpy path, n_jobs=1: {one.wall / np_one.wall:.2f}x the time; largest "
+          f"relative difference of their draws: {np.nanmax(diff):.1e}")  # fmt: skip
     # The floor under any engine: one child seed and one multinomial draw per resample,
     # the contract that makes the draws independent of n_jobs (and of the block sizes).
     from powerlaw_lm.fitting.uncertainty import _resample_weights
@@ -273,36 +356,63 @@ def section_bootstrap(pl: Any, fit: Timing, goals: dict[str, Any]) -> None:
     print(f"of which drawing the 4000 resamples' weights alone, median of 3: {floor.wall:.3f} s"
           f" = {floor.wall / fit.wall:.1f} fits")  # fmt: skip
     best = min(one.wall, two.wall)
-    _goal(goals, "bootstrap 4000: time / fit time (<= 10)", best / fit.wall,
+    path = "kernel" if kernel_available() else "numpy"
+    _goal(goals, f"bootstrap 4000: time / fit time (<= 10) [{path}]", best / fit.wall,
           one.cpu / fit.cpu, best / fit.wall <= 10)  # fmt: skip
-    goals["bootstrap: same bits whatever n_jobs"] = (same_bits, same_bits)
+    goals[f"bootstrap: same bits whatever n_jobs [{path}]"] = (same_bits, same_bits)
 
 
 def section_ladder(pl: Any, goals: dict[str, Any]) -> None:
     if not LADDER_CSV.exists():
         print(f"\n== 3. skipped: {LADDER_CSV} not found")
         return
+    from powerlaw_lm.fitting import _engine
+
     table = pl.RunTable(ladder_points())
     print(f"\n== 3. Run-grouped bootstrap of a {len(table)}-point ladder (misfitting, 25M-400M)")
+
+    def boot() -> Any:
+        return pl.fit(table, "chinchilla", bootstrap=1000, groups="run", seed=0, progress=False)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = timed(lambda: pl.fit(table, "chinchilla"), 21)
-        boot = timed(
-            lambda: pl.fit(
-                table, "chinchilla", bootstrap=1000, groups="run", seed=0, progress=False
-            ),
-            3,
-        )
-    ci = boot.out.ci(0.95, method="percentile")
+        default = timed(boot, 3)
+        with numpy_path():
+            numpy = timed(boot, 3)
+        forced = None
+        if kernel_available():
+            threshold = _engine._KERNEL_MIN_ELEMENTS
+            _engine._KERNEL_MIN_ELEMENTS = 0  # every batch on the kernel
+            try:
+                forced = timed(boot, 3)
+            finally:
+                _engine._KERNEL_MIN_ELEMENTS = threshold
+    ci = default.out.ci(0.95, method="percentile")
     print(f"fit: {', '.join(f'{k} {v:.4g}' for k, v in fit.out.params.items())}")
     print(f"95% percentile intervals: E ({ci['E'][0]:.3g}, {ci['E'][1]:.3g}), "
           f"alpha ({ci['alpha'][0]:.3g}, {ci['alpha'][1]:.3g})")  # fmt: skip
-    print(f"fit, median of 21: {fit.wall * 1e3:.2f} ms (CPU {fit.cpu * 1e3:.2f} ms); 1000 "
-          f"grouped resamples, median of 3: {boot.wall:.3f} s = {boot.wall / fit.wall:.0f} "
-          f"fits (CPU: {boot.cpu / fit.cpu:.0f} fits)")  # fmt: skip
-    ratio = boot.wall / fit.wall
-    _goal(goals, "ladder bootstrap 1000: time / fit time (<= 20)", ratio, boot.cpu / fit.cpu,
-          ratio <= 20)  # fmt: skip
+    print(f"fit, median of 21: {fit.wall * 1e3:.2f} ms (CPU {fit.cpu * 1e3:.2f} ms)")
+    print(
+        f"1000 grouped resamples, median of 3 (blocks of 1000 x 24 rows, below the kernel "
+        f"threshold of {_engine._KERNEL_MIN_ELEMENTS}: the default path is numpy):"
+    )
+    rows = [("default", default), (f"numpy ({KERNEL_SWITCH}=0)", numpy)]
+    if forced is not None:
+        rows.append(("kernel on every batch", forced))
+    for name, t in rows:
+        print(f"  {name:<30} {t.wall:.3f} s = {t.wall / fit.wall:.0f} fits "
+              f"(CPU: {t.cpu / fit.cpu:.0f} fits)")  # fmt: skip
+    if forced is not None:
+        a, b = forced.out.draws, numpy.out.draws
+        moved = np.abs(a - b).max(axis=1) > 1e-6 * np.abs(b).max(axis=1)
+        print(
+            f"  kernel / numpy: {forced.wall / numpy.wall:.2f}x the time; {moved.sum()} of "
+            f"1000 draws differ by more than 1e-6 (flat directions of E: equal objectives)"
+        )
+    ratio = default.wall / fit.wall
+    _goal(goals, "ladder bootstrap 1000: time / fit time (<= 20) [numpy]", ratio,
+          default.cpu / fit.cpu, ratio <= 20)  # fmt: skip
 
 
 def section_scale(goals: dict[str, Any]) -> None:

@@ -178,6 +178,15 @@ class ScalingLaw:
     prepare : callable, optional
         ``prepare(table) -> table`` adding the columns the law reads that a table derives
         (a schedule's cumulative areas, :mod:`powerlaw_lm.laws_schedule`); ``fit`` calls it.
+    kernel : str, optional
+        The compiled kernel (numba, the ``fast`` extra) that computes the same prediction
+        and Jacobian as `evaluate`, which the fitting engine then uses for large batches
+        (bootstrap resamples, backtest folds) when numba is installed. The only kernel is
+        ``"lse_linear3"``: :math:`\log \hat y = \mathrm{LSE}(\theta_0 - \theta_3 \log x_1,
+        \theta_1 - \theta_4 \log x_2, \theta_2)` of the two `variables` in order, which
+        ``chinchilla`` declares. A law whose `evaluate` computes anything else must leave
+        it ``None`` (also after ``dataclasses.replace(law, evaluate=...)``); the environment
+        variable ``POWERLAW_LM_KERNELS=0`` turns every kernel off.
 
     Notes
     -----
@@ -203,6 +212,7 @@ class ScalingLaw:
     options: tuple[tuple[str, Any], ...] = ()
     builder: Callable[[], ScalingLaw] | None = field(default=None, repr=False)
     prepare: Callable[[Any], Any] | None = field(default=None, repr=False)
+    kernel: str | None = field(default=None, repr=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle built-in laws by reference and others by value; see Notes."""
@@ -823,6 +833,7 @@ def _make_chinchilla() -> ScalingLaw:
         linear=LinearStructure(("alpha", "beta"), basis, to_theta),
         description="The Chinchilla form, fitted as LSE(a - alpha log N, b - beta log D, e) "
         "with A = exp(a), B = exp(b), E = exp(e).",
+        kernel="lse_linear3",
     )
 
 
