@@ -217,7 +217,7 @@ def test_root_toctree_puts_the_tutorial_after_install() -> None:
         "auto_examples/index",
         "api",
     ]
-    assert set(entries[6:]) == {"extrapolation", "reproducing"}
+    assert set(entries[6:]) == {"extrapolation", "reproducing", "changes"}
     assert (DOCS / "tutorial.ipynb").exists() and (DOCS / "laws" / "index.rst").exists()
 
 

@@ -243,7 +243,11 @@ def test_header_links_install_tutorial_concepts_laws_gallery_api() -> None:
 def test_the_other_top_pages_are_under_more() -> None:
     text = (SITE / "index.html").read_text(encoding="utf-8")
     more = text.split('id="pst-nav-more-links"', 1)[1].split("</ul>", 1)[0]
-    assert re.findall(r'href="([^"]+)"', more) == ["extrapolation.html", "reproducing.html"]
+    assert re.findall(r'href="([^"]+)"', more) == [
+        "extrapolation.html",
+        "reproducing.html",
+        "changes.html",
+    ]
 
 
 # -- the tutorial ---------------------------------------------------------------------------
