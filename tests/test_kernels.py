@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("numba", reason="the compiled kernels need numba (the `fast` or `dev` extra)")
 
-from powerlaw_lm.fitting import _engine, _kernels, _optimize, fit, uncertainty
+from powerlaw_lm.fitting import _engine, _kernels, _optimize, _refit, fit, uncertainty
 from powerlaw_lm.laws import get_law
 
 from .conftest import synthetic_chinchilla
@@ -151,14 +151,16 @@ def test_an_overflowing_problem_gets_the_engines_non_finite_outcome_on_both_path
 
 
 def _counting(monkeypatch):
+    """Numbers of problems of each call of the compiled derivatives or solve."""
     calls = []
-    real = _kernels.derivatives
+    for name in ("derivatives", "solve"):
+        real = getattr(_kernels, name)
 
-    def spy(*args, **kw):
-        calls.append(len(args[1]))
-        return real(*args, **kw)
+        def spy(*args, _real=real, **kw):
+            calls.append(len(args[1]))
+            return _real(*args, **kw)
 
-    monkeypatch.setattr(_kernels, "derivatives", spy)
+        monkeypatch.setattr(_kernels, name, spy)
     return calls
 
 
@@ -195,6 +197,7 @@ def test_the_kernel_gives_the_same_bits_whatever_n_jobs(monkeypatch):
 def test_the_switch_keeps_the_numpy_path_bit_for_bit(monkeypatch):
     calls = _counting(monkeypatch)
     monkeypatch.setattr(_engine, "_KERNEL_MIN_ELEMENTS", 1000)
+    monkeypatch.setattr(_engine, "_KERNEL_MIN_PROBLEMS", 1)
     obj = _objective()
     W = np.random.default_rng(4).multinomial(80, np.full(80, 1 / 80), size=50).astype(float)
     Z = np.repeat(TRUTH[None, :], 50, axis=0)
@@ -214,6 +217,10 @@ def test_small_batches_and_fixed_parameters_stay_on_numpy():
     obj = _objective()
     assert _engine._Batch(obj, PAR, None, 6).kernel is None  # a single fit's candidates
     assert _engine._Batch(obj, PAR, None, 10**6).kernel == "lse_linear3"
+    # A single fit of many rows stays on numpy too; a ladder's race of 64 starts does not.
+    assert _engine._Batch(_objective(n=20_000), PAR, None, 6).kernel is None
+    assert _engine._Batch(_objective(n=24), PAR, None, 64).kernel == "lse_linear3"
+    assert _engine._Batch(_objective(n=24), PAR, None, 63).kernel is None
     fixed = _optimize.Parametrisation(LAW, (0, 1, 3, 4), TRUTH, PAR.bounds_full)
     assert _engine._Batch(obj, fixed, None, 10**6).kernel is None
 
@@ -237,3 +244,120 @@ def test_importing_powerlaw_lm_and_fitting_once_does_not_import_numba():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, check=True)  # fmt: skip
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def _both_solves(obj, Z, W=None, par=PAR, **kw):
+    """`_engine.solve` compiled and on numpy, on the same problems."""
+    compiled = _engine.solve(obj, par, Z, weights=W, **kw)
+    plain = dataclasses.replace(obj, law=dataclasses.replace(LAW, kernel=None))
+    return compiled, _engine.solve(plain, par, Z, weights=W, **kw)
+
+
+def _assert_same_outcome(compiled, numpy, identified):
+    """Same flags; where both converged, f to 1e-9 relative and `identified` z to 1e-6.
+
+    A problem stopped by ``max_iter`` is in mid-flight, where the rounding differences of
+    the two paths may have taken it along different paths.
+    """
+    assert np.array_equal(compiled.converged, numpy.converged)
+    assert np.array_equal(np.isfinite(compiled.f), np.isfinite(numpy.f))
+    conv = numpy.converged
+    np.testing.assert_allclose(compiled.f[conv], numpy.f[conv], rtol=1e-9, atol=0)
+    both = identified & conv
+    np.testing.assert_allclose(compiled.z[both], numpy.z[both], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "loss", [{"loss": "huber"}, {"loss": "huber", "delta": 0.05}, {"loss": "squared"},
+             {"loss": "asymmetric", "delta": 0.05, "tau": 0.2}],
+)  # fmt: skip
+def test_the_compiled_solve_reaches_numpys_optima(loss):
+    obj = _objective(**loss)
+    rng = np.random.default_rng(5)
+    W = rng.multinomial(80, np.full(80, 1 / 80), size=150).astype(float)
+    Z = _points(150, seed=6)
+    compiled, numpy = _both_solves(obj, Z, W)
+    assert compiled.converged.mean() > 0.9  # well identified: 80 points from a known law
+    _assert_same_outcome(compiled, numpy, np.ones(150, dtype=bool))
+    f0 = _engine.solve(obj, PAR, Z, weights=W, max_iter=0).f  # the starts'
+    assert np.all(compiled.f < f0) and np.median(compiled.f / f0) < 0.5
+
+
+def test_the_compiled_solve_holds_parameters_on_their_bounds_as_numpy_does():
+    obj = _objective(loss="huber", delta=0.05)
+    bounds = list(PAR.bounds_full)
+    bounds[3] = (0.0, 0.3)  # alpha's optimum (0.34) lies beyond: the fit ends on the bound
+    bounds[2] = (-np.inf, 0.4)  # log E too (log 1.69 = 0.52)
+    par = _optimize.Parametrisation(LAW, PAR.free, PAR.base, tuple(bounds))
+    Z = np.clip(_points(100, seed=7), [-np.inf] * 5, [np.inf, np.inf, 0.4, 0.3, np.inf])
+    W = np.random.default_rng(8).multinomial(80, np.full(80, 1 / 80), size=100).astype(float)
+    compiled, numpy = _both_solves(obj, Z, W, par=par)
+    assert np.all(compiled.z[:, 2] == 0.4) and np.any(compiled.z[:, 3] == 0.3)
+    assert np.array_equal(compiled.z[:, 3] == 0.3, numpy.z[:, 3] == 0.3)
+    assert compiled.converged.all()
+    _assert_same_outcome(compiled, numpy, np.ones(100, dtype=bool))
+
+
+def test_the_compiled_solve_leaves_a_non_finite_start_where_numpy_does():
+    obj = _objective()
+    Z = _points(70, seed=9)
+    Z[3, 0] = np.inf
+    Z[5, 4] = np.nan
+    compiled, numpy = _both_solves(obj, Z)
+    assert compiled.f[3] == np.inf and compiled.f[5] == np.inf
+    assert not compiled.converged[[3, 5]].any()
+    assert np.array_equal(compiled.z[[3, 5]], Z[[3, 5]], equal_nan=True)
+    ok = np.isfinite(compiled.f)
+    assert ok.sum() == 68 and compiled.converged[ok].all()
+    _assert_same_outcome(compiled, numpy, ok)
+
+
+def test_the_compiled_solve_stops_at_max_iter_with_numpys_flags():
+    obj = _objective(loss="huber")
+    Z = _points(80, seed=10) + np.array([1.0, -1.0, 0.2, 0.05, 0.0])
+    compiled, numpy = _both_solves(obj, Z, max_iter=3)
+    assert compiled.n_iter == numpy.n_iter == 3
+    assert not compiled.converged.any()
+    _assert_same_outcome(compiled, numpy, np.ones(80, dtype=bool))
+    none = _engine.solve(obj, PAR, Z, max_iter=0)
+    assert none.n_iter == 0 and np.array_equal(none.z, Z) and not none.converged.any()
+
+
+def test_a_single_fit_gives_the_same_bits_with_or_without_numba(monkeypatch):
+    calls = _counting(monkeypatch)
+    frame = synthetic_chinchilla(12, n_points=3000)
+    on = fit(frame, "chinchilla")
+    monkeypatch.setenv("POWERLAW_LM_KERNELS", "0")
+    off = fit(frame, "chinchilla")
+    assert not calls
+    assert on.theta.tolist() == off.theta.tolist()
+
+
+def test_the_ladder_race_of_restarts_runs_compiled(monkeypatch):
+    # 24 points whose E is poorly identified, resampled by run: some resamples do not
+    # converge within the patience and race their restarts (fitting._refit._race).
+    calls = _counting(monkeypatch)
+    races = []
+    real = _refit._race
+
+    def spy(obj, par, starts, weights, ftol):
+        races.append(len(weights))
+        return real(obj, par, starts, weights, ftol)
+
+    monkeypatch.setattr(_refit, "_race", spy)
+    frame = synthetic_chinchilla(3, n_points=24, noise=0.02, params={
+        "A": 406.4, "B": 410.7, "E": 0.3, "alpha": 0.34, "beta": 0.28})  # fmt: skip
+    res = fit(frame, "chinchilla")
+    obj = _optimize.Objective(
+        LAW, {"N": frame["N"].to_numpy(), "D": frame["D"].to_numpy()},
+        np.log(frame["L"].to_numpy()), np.ones(24),
+    )  # fmt: skip
+    W = np.random.default_rng(13).multinomial(24, np.full(24, 1 / 24), size=400).astype(float)
+    z0 = LAW.to_fitted(res.params)
+    _, fk = _refit.refit_weighted(obj, PAR, z0, W, patience=10)
+    assert races and max(calls) >= 64 * 5  # the race itself ran compiled
+    monkeypatch.setenv("POWERLAW_LM_KERNELS", "0")
+    _, fn = _refit.refit_weighted(obj, PAR, z0, W, patience=10)
+    assert np.isfinite(fk).all() and np.isfinite(fn).all()
+    # the same optima, up to the flat directions of E where the objectives tie
+    np.testing.assert_allclose(fk, fn, rtol=1e-6, atol=1e-12)

@@ -181,7 +181,7 @@ class ScalingLaw:
     kernel : str, optional
         The compiled kernel (numba, the ``fast`` extra) that computes the same prediction
         and Jacobian as `evaluate`, which the fitting engine then uses for large batches
-        (bootstrap resamples, backtest folds) when numba is installed. The only kernel is
+        (bootstrap resamples and their restarts) when numba is installed. The only kernel is
         ``"lse_linear3"``: :math:`\log \hat y = \mathrm{LSE}(\theta_0 - \theta_3 \log x_1,
         \theta_1 - \theta_4 \log x_2, \theta_2)` of the two `variables` in order, which
         ``chinchilla`` declares. A law whose `evaluate` computes anything else must leave

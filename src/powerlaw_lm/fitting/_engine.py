@@ -25,16 +25,23 @@ problem depends only on its own data, weights and start, and on the problems it 
 with only through the block it is evaluated in, so a fixed partition of problems into
 blocks gives the same bits in any process.
 
-Step 1 has a compiled path (:mod:`._kernels`, numba: ``pip install 'powerlaw_lm[fast]'``).
-A solve uses it when numba is installed, the law declares a kernel
-(:attr:`~powerlaw_lm.laws.ScalingLaw.kernel`: ``chinchilla`` does), every parameter is
-free and untied, and the batch holds at least ``_KERNEL_MIN_ELEMENTS`` problems x rows
-(bootstrap blocks of about 1000 resamples of 128 rows or more), so that a single ``fit``
-never imports numba and gives the same bits with or without it. The kernel computes
-the same sums in another order, serially over problems, each problem's rows in order
-(about 1e-15 relative to numpy's; a problem's bits still depend on its own data only);
-on Epoch's 240 points an evaluation costs a third of numpy's. The environment variable
-``POWERLAW_LM_KERNELS=0`` keeps every solve on numpy, bit for bit as without numba.
+A compiled path (:mod:`._kernels`, numba: ``pip install 'powerlaw_lm[fast]'``) runs the
+whole of :func:`solve` (the same iteration, step, bound handling, damping update and
+stopping rule) one problem at a time, with the derivatives written out in scalars and
+each step's ``q x q`` system solved by Gaussian elimination with partial pivoting (the
+pseudo-inverse where a pivot is zero). A solve uses it when numba is installed, the law
+declares a kernel (:attr:`~powerlaw_lm.laws.ScalingLaw.kernel`: ``chinchilla`` does),
+every parameter is free and untied, and the batch holds at least
+``_KERNEL_MIN_PROBLEMS`` problems and ``_KERNEL_MIN_ELEMENTS`` problems x rows: the
+blocks of a bootstrap and the races of its restarts, never a single ``fit`` (a few
+candidates), which so never imports numba and gives the same bits with or without it.
+The compiled path computes the same sums in another order, and a problem's arithmetic
+depends on its own data, weights and start only, serially, whatever the thread (the
+results agree with numpy's to rounding, about 1e-14 relative at a converged optimum; a
+problem stopped by ``max_iter`` mid-flight may differ more). It saves numpy's fixed cost
+per iteration: a 24-point ladder's run-grouped bootstrap of 1000 resamples takes half
+the time. The environment variable ``POWERLAW_LM_KERNELS=0`` keeps every solve on
+numpy, bit for bit as without numba.
 """
 
 from __future__ import annotations
@@ -60,13 +67,21 @@ BoolArray = NDArray[np.bool_]
 _CHUNK_ELEMENTS = 4_000_000
 # Longest step in any fitted parameter (see _step).
 _MAX_STEP = 1.0
-# Problems x rows from which a solve uses a law's compiled kernel (see the module
-# docstring): about 1000 bootstrap resamples of 128 rows. The first use in a process
-# imports numba and loads the compiled kernel from its cache, 0.3 s (1 s the first time
-# ever, compiling); on Epoch's 240 points the kernel saves 0.6 s of a 4000-resample
-# bootstrap, on a 24-point ladder 0.07 s of 1000 resamples (which stay on numpy). A
-# single fit (a few candidates) stays below it.
-_KERNEL_MIN_ELEMENTS = 131_072
+# From how many problems, and problems x rows, a solve runs compiled (see the module
+# docstring). The first such solve in a process imports numba and loads the compiled
+# kernel and solve from numba's on-disk cache: 0.1 s + 0.2 s (2 cores; about 4 s the
+# first time ever, compiling). Past it a compiled solve costs a
+# fraction of numpy's, which pays a fixed cost per iteration (the batched 5 x 5 solves,
+# the bookkeeping) whatever the number of problems: a 24-point ladder's 1000 run-grouped
+# resamples (blocks of 1000 x 24, then races of 665 down to 25 starts) take 0.13 s
+# instead of 0.28 s, Epoch's 4000 resamples of 240 points 0.37 s instead of 1.03 s; so
+# the first call is repaid by a bootstrap of about a thousand resamples, not by a few
+# dozen. A single fit refines 5 candidates (k x n = 1,200 on 240 points, 15,000 on 3000
+# rows): below _KERNEL_MIN_PROBLEMS whatever its rows, so it never imports numba and
+# gives the same bits with or without it. The decision depends on k and n only, never on
+# whether numba is loaded already.
+_KERNEL_MIN_PROBLEMS = 64
+_KERNEL_MIN_ELEMENTS = 1024
 # POWERLAW_LM_KERNELS=0 keeps every solve on numpy.
 _KERNEL_SWITCH = "POWERLAW_LM_KERNELS"
 
@@ -176,6 +191,7 @@ class _Batch:
             )
         use = (
             self.all_free
+            and k >= _KERNEL_MIN_PROBLEMS
             and k * self.n >= _KERNEL_MIN_ELEMENTS
             and os.environ.get(_KERNEL_SWITCH, "1") != "0"
             and importlib.util.find_spec("numba") is not None
@@ -361,8 +377,15 @@ def solve(
     K = len(Z)
     it = 0
     with np.errstate(all="ignore"):
-        state, D = batch.derivatives(Z, np.arange(K))
         floor = 1e-30 * (obj.weights.sum() if weights is None else weights.sum(axis=1))
+        if batch.kernel is not None:
+            z, f, converged, iters = _kernels.solve(
+                batch.kernel, Z, batch._W, batch._logx, batch._logy, obj.loss, obj.delta,
+                obj.tau, (batch.lo, batch.hi), np.broadcast_to(floor, (K,)), ftol=ftol,
+                max_iter=max_iter, damping=damping, max_step=_MAX_STEP,
+            )  # fmt: skip
+            return Solution(z=z, f=f, converged=converged, n_iter=int(iters.max(initial=0)))
+        state, D = batch.derivatives(Z, np.arange(K))
         run = _Run(Z, state, D, np.full(K, float(damping)), np.broadcast_to(floor, (K,)))
         while it < max_iter and run.active.any():
             it += 1
