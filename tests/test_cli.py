@@ -71,7 +71,9 @@ def test_fit_reports_a_missing_column_as_usage_error(runs_csv, capsys):
     code = main(["fit", str(runs_csv), "--law", "chinchilla"])
     assert code == 2
     err = capsys.readouterr().err
-    assert "powerlaw-lm fit: error:" in err and "L" in err
+    assert "powerlaw-lm fit: error:" in err and "column 'L' is required" in err
+    # The fix in the command line's own terms, beside the library's.
+    assert "here: --column L=your_column." in err
 
 
 def test_bad_column_mapping(runs_csv, capsys):

@@ -327,3 +327,17 @@ def test_a_scale_that_ran_off_to_infinity_still_prints():
         assert "N_c" in text and "inf" in text
         assert "inf" in repr(ran_off) and "<table" in ran_off._repr_html_()
     assert replace(res, theta=theta).ci(method="wald")["N_c"][1] == np.inf
+
+
+def test_as_many_points_as_parameters_warns_that_nothing_measures_the_errors():
+    """Five points for Chinchilla's five parameters: the law passes through them, and its
+    errors, intervals and bootstrap mean nothing; six points leave one degree of freedom."""
+    N = np.array([1e7, 3e7, 1e8, 3e8, 1e9, 3e9])
+    D = 20 * N
+    L = 1.7 + 400 / N**0.34 + 410 / D**0.28
+    with pytest.warns(FitWarning, match=r"5 points for 5 free parameters leave no degrees"):
+        fit({"N": N[:5], "D": D[:5], "L": L[:5]}, "chinchilla")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit({"N": N, "D": D, "L": L}, "chinchilla")
+    assert not [w for w in caught if "degrees of freedom" in str(w.message)]

@@ -153,3 +153,18 @@ def test_an_unknown_launcher_is_refused(tmp_path: Path) -> None:
     ):  # fmt: skip
         run_sweep(SPEC, tmp_path, launcher="slurm", launcher_options={"gpu": 1}, progress=False)
     assert not (tmp_path / "spec.json").exists()  # refused before anything is written
+
+
+def test_slurm_without_sbatch_is_refused_instead_of_training_here(tmp_path: Path) -> None:
+    """submitit's automatic choice is its local executor where there is no sbatch: the
+    launcher refuses, so that jobs meant for a partition never train on a login node."""
+    pytest.importorskip("submitit")
+    import shutil
+
+    if shutil.which("sbatch"):
+        pytest.skip("this machine has SLURM's sbatch: the jobs would be submitted")
+    options = {"partition": "gpu", "folder": tmp_path / "jobs"}
+    with pytest.raises(ValueError, match=r"launcher='slurm' found no SLURM here .*--slurm-cluster"):
+        run_sweep(SPEC, tmp_path / "out", launcher="slurm", launcher_options=options,
+                  peak_flops=1e9, progress=False)  # fmt: skip
+    assert not (tmp_path / "out" / "runs.jsonl").exists()  # nothing trained

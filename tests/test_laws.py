@@ -227,3 +227,8 @@ def test_bnsl_needs_at_least_one_break() -> None:
     assert str(info.value) == (
         "The 'n_breaks' parameter of get_law('bnsl') must be an integer >= 1. Got 0 instead."
     )
+
+
+def test_a_published_key_given_as_a_law_says_where_published_fits_are_read():
+    with pytest.raises(LookupError, match=r"published\.get\('hoffmann2022:L_ND'\)"):
+        get_law("hoffmann2022:L_ND")

@@ -266,3 +266,11 @@ def test_critical_batch_html_holds_its_table():
     # The text forms are the report, not a dump of arrays.
     assert repr(res) == res.as_text() and "array(" not in repr(res.tradeoffs[0])
     assert repr(res.tradeoffs[0]).startswith("Tradeoff(sweep=")
+
+
+def test_a_fits_html_gives_its_law_as_inline_math_and_its_text_as_written():
+    """Notebooks typeset \\( ... \\) in HTML output; the text summary keeps the equation."""
+    result = published.get("hoffmann2022:L_ND")
+    law = result.law.equation
+    assert f"chinchilla: \\({law}\\)" in result._repr_html_()
+    assert f": chinchilla: {law}\n" in str(result.summary())

@@ -257,3 +257,34 @@ def test_two_concurrent_extenders_one_extends_the_other_is_refused(tmp_path: Pat
     assert _stored(out) == sorted([G, f"{winner}-w16-D4.096k-B1024"])
     assert set(_stored(out)) <= members
     assert "trained 2, already done 0, of 2" in done[winner][1]
+
+
+def test_run_sweep_takes_the_spec_file_and_refuses_anything_else(tmp_path: Path) -> None:
+    """As the README's `run_sweep(spec, out, ...)`: the spec may be its file."""
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(tiny_spec("fromfile", widths=(16,), tokens=(4096,))))
+    result = run_sweep(str(path), tmp_path / "out", peak_flops=1e9, progress=False)
+    assert len(result.trained) == 1 and (tmp_path / "out" / "spec.json").exists()
+    with pytest.raises(TypeError, match=r"`spec` must be a SweepSpec or the path .*load_spec"):
+        run_sweep({"name": "x"}, tmp_path / "other", progress=False)  # type: ignore[arg-type]
+
+
+def test_a_failed_jobs_traceback_is_one_readable_warning(tmp_path: Path) -> None:
+    """submitit's error holds the worker's whole traceback (escaped on its failures.log
+    line): the warning shows its first and last lines, the error itself."""
+    from powerlaw_lm.trainer.store import record_failure
+    from powerlaw_lm.trainer.sweep import _Tally
+    from powerlaw_lm.trainer.task import Outcome
+
+    trace = (
+        "Job (task=0) failed during processing with trace:\n----\nTraceback (most recent "
+        'call last):\n  File "x.py", line 1\npowerlaw_lm.exceptions.SweepError: device '
+        "'cuda' asked for, but torch sees no CUDA GPU\n"
+    )
+    line = record_failure(tmp_path, "g-a", RuntimeError(trace))
+    with pytest.warns(RuntimeWarning) as caught:
+        _Tally(None, stream=False)(Outcome("g-a", "failed", line), None)  # type: ignore[arg-type]
+    (message,) = [str(w.message) for w in caught]
+    assert "\\n" not in message and "Traceback" not in message
+    assert message.startswith("run 'g-a' failed (RuntimeError: Job (task=0) failed during")
+    assert "... powerlaw_lm.exceptions.SweepError: device 'cuda' asked for" in message

@@ -628,6 +628,11 @@ def get_law(name: str | ScalingLaw | Any, **options: Any) -> ScalingLaw:
 
         close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
+        if ":" in name:  # a published fit's key, "paper:table"
+            hint += (
+                f" {name!r} looks like the key of a published fit: read it with "
+                f"powerlaw_lm.published.get({name!r}), whose .law is the law it fitted."
+            )
         raise UnknownNameError(
             f"Unknown law {name!r}.{hint} Registered laws: {', '.join(sorted(_REGISTRY))}."
         ) from None

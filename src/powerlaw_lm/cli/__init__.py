@@ -121,7 +121,7 @@ def _status_of(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, ScalingCheckError):
         return 1, "check failed: " + _one_line(str(exc))
     if isinstance(exc, (PowerlawLMError, ValueError, OverflowError)):
-        return 2, "error: " + _one_line(str(exc))
+        return 2, "error: " + _on_the_command_line(_one_line(str(exc)))
     if isinstance(exc, OSError):
         return 2, "error: " + _os_message(exc)
     return 3, (
@@ -132,6 +132,17 @@ def _status_of(exc: Exception) -> tuple[int, str]:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _on_the_command_line(message: str) -> str:
+    """`message` with the command line's way of mapping a column beside the library's."""
+    import re
+
+    return re.sub(
+        r'read_runs\(path, (\w+)="your_column"\)\.',
+        r'read_runs(path, \1="your_column"); here: --column \1=your_column.',
+        message,
+    )
 
 
 # What each kind of OSError means for a path given on the command line.

@@ -120,7 +120,8 @@ def fit(
     -----
     FitWarning
         Once when the data do not identify parameters (:mod:`.identifiability`); when the
-        rows of one run are treated as independent.
+        rows of one run are treated as independent; when there are no more points than
+        free parameters (no degrees of freedom to measure the errors).
 
     Examples
     --------
@@ -148,6 +149,7 @@ def fit(
     result = _optimum(problem, grid, varpro=varpro, seed=seed or 0)
     _warn_about_covariance(result, runs_with_several_rows(table) if groups is None else 0)
     _warn_if_unidentified(result)
+    _warn_if_no_dof(result)
     if bootstrap:
         result = _with_bootstrap(result, bootstrap, groups, seed, n_jobs, progress)
     return result.with_meta(seconds=time.perf_counter() - t0)
@@ -253,6 +255,21 @@ def _warn_if_unidentified(result: FitResult) -> None:
     diagnosis = result.identifiability
     if diagnosis is not None and not diagnosis.ok:
         _warn(diagnosis.message(result.law.name))
+
+
+def _warn_if_no_dof(result: FitResult) -> None:
+    """Warn when the law has as many free parameters as independent points, or more."""
+    problem = result.problem
+    assert problem is not None
+    n, n_free = problem.n_obs, int(sum(result.vary))
+    if not problem.clustered and n <= n_free:
+        _warn(
+            f"{result.law.name}: {n} points for {n_free} free parameters leave no degrees of "
+            "freedom: the law can pass through every point, so nothing measures its errors, "
+            "and the standard errors, intervals and bootstrap (whose resamples hold fewer "
+            "distinct points than parameters) mean nothing. Add runs, or fix parameters "
+            "with `params=`."
+        )
 
 
 def _warn(message: str) -> None:

@@ -77,7 +77,10 @@ class Summary:
     def as_html(self) -> str:
         """Render as an HTML fragment (two tables), as pandas would."""
         esc = html.escape
-        stat_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in self.stats)
+        stat_rows = "".join(
+            f"<tr><th>{esc(k)}</th><td>{_math(v) if k == 'law' else esc(v)}</td></tr>"
+            for k, v in self.stats
+        )
         body = "".join(
             f"<tr><th>{esc(n)}</th><td>{v:.6g}</td><td>{se:.4g}</td><td>{lo:.6g}</td>"
             f"<td>{hi:.6g}</td><td>{esc(note)}</td></tr>"
@@ -97,6 +100,12 @@ class Summary:
 
     def __str__(self) -> str:
         return self.as_text()
+
+
+def _math(law: str) -> str:
+    """``name: equation`` with the equation as inline math, which notebooks typeset."""
+    name, _, equation = law.partition(": ")
+    return f"{html.escape(name)}: \\({html.escape(equation)}\\)" if equation else html.escape(law)
 
 
 def summarize(result: FitResult, level: float | None = None) -> Summary:

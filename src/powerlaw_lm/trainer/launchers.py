@@ -382,7 +382,8 @@ def run_slurm(
     todo, launch, out, report
         As for :func:`run_local`.
     cluster : {"slurm", "local", "debug"}, optional
-        submitit's executor; by default SLURM when ``sbatch`` is found.
+        submitit's executor; by default SLURM, and a SweepError where no ``sbatch`` is found
+        (``"local"`` runs the same jobs as local processes, on purpose).
     folder : path, optional
         submitit's folder (scripts, logs, pickles); default ``OUT/slurm``.
     partition, account, qos, constraint : str, optional
@@ -413,11 +414,17 @@ def run_slurm(
     folder = Path(folder) if folder is not None else Path(out) / "slurm"
     try:
         executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
+        found = executor.cluster
     except RuntimeError as exc:
+        found = f"none ({exc})"
+    # Without `cluster`, submitit picks the best executor it finds, which is its local one
+    # where there is no sbatch: jobs meant for a SLURM partition would train here, silently.
+    if cluster is None and found != "slurm":
         raise SweepError(
-            f"launcher='slurm' found no SLURM here ({exc}); run on a SLURM login node, or "
-            "pass cluster='local' to run the same jobs as local processes."
-        ) from exc
+            f"launcher='slurm' found no SLURM here (no sbatch on the PATH; submitit's choice: "
+            f"{found}); run on a SLURM login node, or pass cluster='local' (--slurm-cluster "
+            "local) to run the same jobs as local processes on purpose."
+        )
     slurm: dict[str, Any] = {"partition": partition, "account": account, "qos": qos}
     slurm.update(constraint=constraint)
     slurm.update(array_parallelism=array_parallelism, additional_parameters=additional)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from ..exceptions import SweepError
 from .config import TrainConfig
-from .spec import SweepSpec
+from .spec import SweepSpec, load_spec
 from .store import RunStore, pin_spec
 from .task import Launch, Outcome
 
@@ -159,7 +159,7 @@ def resolve_launcher(
 
 
 def run_sweep(
-    spec: SweepSpec,
+    spec: SweepSpec | str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
     jobs: int = 1,
@@ -179,8 +179,9 @@ def run_sweep(
 
     Parameters
     ----------
-    spec : SweepSpec
-        The sweep.
+    spec : SweepSpec or path
+        The sweep, or its YAML/JSON file (read with
+        :func:`~powerlaw_lm.trainer.spec.load_spec`).
     out : path
         Output folder (created); see :mod:`powerlaw_lm.trainer.store` for its files.
     jobs : int, default=1
@@ -249,6 +250,14 @@ def run_sweep(
     """
     from . import launchers
 
+    if isinstance(spec, (str, os.PathLike)):
+        spec = load_spec(Path(spec))
+    elif not isinstance(spec, SweepSpec):
+        raise TypeError(
+            f"`spec` must be a SweepSpec or the path of a spec file, got "
+            f"{type(spec).__name__}; build one with load_spec(path) or "
+            "SweepSpec.model_validate(dict)."
+        )
     members = _selected(spec, index, jobs=jobs, threads=threads)
     name, options = resolve_launcher(spec, launcher, launcher_options)
     launchers.require(name, options)
@@ -296,6 +305,11 @@ class _Tally:
             import warnings
 
             error = outcome.error.split("\t", 2)[-1].replace("\t", ": ", 1)
+            # A job's error (submitit's, Ray's) carries the worker's whole traceback, escaped
+            # on one line of failures.log: the warning shows its last line, the error itself.
+            lines = [ln.strip() for ln in error.split("\\n") if ln.strip()]
+            if len(lines) > 1:
+                error = f"{lines[0]} ... {lines[-1]}; the traceback is in failures.log"
             warnings.warn(
                 f"run {outcome.name!r} failed ({error}); it is logged in failures.log and "
                 "retried on the next resume.",
