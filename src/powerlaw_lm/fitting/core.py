@@ -100,6 +100,14 @@ def fit(
         Seed of the bootstrap (default 0; the same draws whatever `n_jobs`), its processes
         (default 1; -1 for all cores), a progress bar on stderr (None: on a terminal only).
 
+    Returns
+    -------
+    FitResult
+        The parameters (``params``, ``theta`` in the fitted space), their covariance and
+        standard errors, the bootstrap draws if asked, the run scatter and the
+        identifiability diagnosis; ``predict`` gives predictions with intervals,
+        ``summary()`` the table, ``to_json`` a file ``FitResult.from_json`` reads back.
+
     Raises
     ------
     ArgumentError
