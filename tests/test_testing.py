@@ -448,3 +448,29 @@ def test_check_exit_status_of_the_installed_command(fit_json):
     )
     assert done.returncode == 1, done.stderr
     assert "disagrees with besiroglu2024:L_ND" in done.stdout
+
+
+def test_a_check_notes_the_parameters_the_fit_does_not_identify():
+    """Five points leave chinchilla's B unidentified (it runs off to infinity): its distance
+    in sigma means little, and the report says so, also after a JSON round trip."""
+    import warnings
+
+    import pandas as pd
+
+    from powerlaw_lm.fitting import fit
+    from powerlaw_lm.fitting.results import FitResult
+    from powerlaw_lm.testing import check_consistent
+
+    rng = np.random.default_rng(0)
+    N = np.array([1e7, 3e7, 1e8, 3e8, 1e9])
+    D = 20 * N
+    L = (1.7 + 400 / N**0.34 + 410 / D**0.28) * np.exp(rng.normal(0, 0.01, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = fit(pd.DataFrame({"N": N, "D": D, "L": L}), "chinchilla")
+    loose = result.identifiability.parameters
+    assert loose  # the premise: something is unidentified
+    for r in (result, FitResult.from_json(result.to_json())):
+        (note,) = [n for n in check_consistent(r, "hoffmann2022:L_ND").notes if "identify" in n]
+        assert f"does not identify {', '.join(loose)}" in note
+    assert not check_consistent(result, "hoffmann2022:L_ND", params=["alpha"]).notes

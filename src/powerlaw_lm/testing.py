@@ -729,10 +729,19 @@ def _parameter_check(
     return ParameterCheck(name, value, se, reference, se_ref, sigma, limit, status, label, kind)
 
 
-def _notes(fit: FitResult, ref: FitResult, kind: Kind) -> tuple[str, ...]:
-    if kind != "baseline":
-        return ()
+def _notes(
+    fit: FitResult, ref: FitResult, kind: Kind, names: Sequence[str] = ()
+) -> tuple[str, ...]:
     notes = []
+    ident = fit.identifiability
+    loose = [n for n in names if ident is not None and n in ident.parameters]
+    if loose:
+        notes.append(
+            f"(the fit does not identify {', '.join(loose)}: its standard error, and so its "
+            "distance in sigma, mean little; compare the others with params= or --param)"
+        )
+    if kind != "baseline":
+        return tuple(notes)
     now, then = data_fingerprint(fit), data_fingerprint(ref)
     if now and then:
         if now == then:
@@ -791,7 +800,7 @@ def check_consistent(
     _same_law(fit, ref, label)
     names = _selected(fit, params, "check_consistent")
     checks = tuple(_parameter_check(fit, ref, n, limit, label, kind) for n in names)
-    return ConsistencyReport(checks, label, kind, limit, _notes(fit, ref, kind))
+    return ConsistencyReport(checks, label, kind, limit, _notes(fit, ref, kind, names))
 
 
 def assert_consistent(
@@ -904,7 +913,8 @@ def assert_matches_baseline(
     _same_law(fit, baseline, label)
     names = _selected(fit, params, "assert_matches_baseline")
     checks = tuple(_parameter_check(fit, baseline, n, limit, label, "baseline") for n in names)
-    report = ConsistencyReport(checks, label, "baseline", limit, _notes(fit, baseline, "baseline"))
+    notes = _notes(fit, baseline, "baseline", names)
+    report = ConsistencyReport(checks, label, "baseline", limit, notes)
     if not report.passed:
         raise ScalingCheckError(report.message(), report)
     return report
