@@ -46,7 +46,6 @@ numpy, bit for bit as without numba.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -194,7 +193,6 @@ class _Batch:
             and k >= _KERNEL_MIN_PROBLEMS
             and k * self.n >= _KERNEL_MIN_ELEMENTS
             and os.environ.get(_KERNEL_SWITCH, "1") != "0"
-            and importlib.util.find_spec("numba") is not None
             and _kernels.load()
         )
         if not use:

@@ -410,6 +410,7 @@ def _solve_lse_linear3(  # pragma: no cover - compiled; tests/test_kernels.py co
 
 _LOCK = threading.Lock()
 _COMPILED: dict[str, Callable[..., None]] = {}
+_MISSING: list[bool] = []  # numba failed to import once: do not search for it again
 
 
 def load() -> bool:
@@ -427,9 +428,12 @@ def load() -> bool:
     with _LOCK:
         if _COMPILED:
             return True
+        if _MISSING:
+            return False
         try:
             import numba
         except ImportError:
+            _MISSING.append(True)
             return False
         from numba.extending import register_jitable
 
