@@ -16,7 +16,11 @@ simple-scaling-laws).
    extra) and on the numpy path (``POWERLAW_LM_KERNELS=0``), side by side, with how far
    their draws differ. The kernel's first-call cost (importing numba and loading the
    compiled kernel and solve, from numba's on-disk cache and with an empty cache) is
-   measured apart, in fresh processes.
+   measured apart, in fresh processes. Then the two floors under the goal of 10 fits: the
+   4000 resamples' draws alone (one child seed and one multinomial each, the draws that
+   make the intervals independent of ``n_jobs``), and the refits alone of those same
+   draws (weights drawn beforehand, two threads) at the default stopping tolerance and
+   looser ones, with how far each moves the 95% endpoints.
 3. A run-grouped bootstrap of 1000 resamples on a 24-point ladder whose E is poorly
    identified: the (Mis)Fitting runs' final losses (Li et al. 2025), best learning rate of
    each (N, D), the 3 longest token budgets of each of the 8 sizes from 25M to 400M, on
@@ -359,11 +363,55 @@ def section_bootstrap(pl: Any, fit: Timing, goals: dict[str, Any]) -> None:
     floor = timed(weights_only, 3)
     print(f"of which drawing the 4000 resamples' weights alone, median of 3: {floor.wall:.3f} s"
           f" = {floor.wall / fit.wall:.1f} fits")  # fmt: skip
+    refits_alone(res, ci, fit)
     best = min(one.wall, two.wall)
     path = "kernel" if kernel_available() else "numpy"
     _goal(goals, f"bootstrap 4000: time / fit time (<= 10) [{path}]", best / fit.wall,
           one.cpu / fit.cpu, best / fit.wall <= 10)  # fmt: skip
     goals[f"bootstrap: same bits whatever n_jobs [{path}]"] = (same_bits, same_bits)
+
+
+def refits_alone(res: Any, ci: dict[str, tuple[float, float]], fit: Timing) -> None:
+    """The other floor: the refits of the same 4000 resamples, their weights drawn beforehand.
+
+    The same blocks and engine as ``fit(bootstrap=4000, n_jobs=2)``, at its stopping
+    tolerance and at looser ones, with the largest relative change of the 95% percentile
+    endpoints against the default's: how far a looser tolerance could go before the
+    intervals move by 1e-3.
+    """
+    from joblib import Parallel, delayed
+
+    from powerlaw_lm.fitting import _optimize, _refit
+    from powerlaw_lm.fitting import uncertainty as unc
+
+    problem = res.problem
+    obj, par = problem.objective(), problem.parametrisation()
+    z0 = par.reduce(res.theta)[0]
+    rows = obj.logy.size
+    weights = obj.weights * np.stack([
+        unc._resample_weights(np.random.default_rng(child), rows, None)
+        for child in np.random.SeedSequence(42).spawn(4000)
+    ])  # fmt: skip
+    blocks = [weights[b.start : b.stop] for b in unc._blocks(4000, rows)]
+    lo_hi = np.array([ci[name] for name in res.params])  # (p, 2), the default's endpoints
+    for ftol in (unc._BOOTSTRAP_FTOL, 1e-8, 1e-6, 1e-4):
+
+        def refit(block: np.ndarray, ftol: float = ftol) -> tuple[np.ndarray, np.ndarray]:
+            with _optimize.single_threaded_blas():
+                return _refit.refit_weighted(obj, par, z0, block, ftol=ftol)
+
+        def both(refit: Callable[..., Any] = refit) -> list[Any]:
+            return list(Parallel(n_jobs=2, prefer="threads")(delayed(refit)(b) for b in blocks))
+
+        run = timed(both, 3)
+        z = np.concatenate([zb for zb, _ in run.out])
+        lo, hi = unc.percentile_interval(np.atleast_2d(par.full(z)), 0.95)
+        nat_lo, nat_hi = res.law.to_natural(lo), res.law.to_natural(hi)
+        ends = np.array([(nat_lo[name], nat_hi[name]) for name in res.params])
+        moved = float(np.max(np.abs(ends / lo_hi - 1)))
+        print(f"refits alone (weights drawn beforehand, n_jobs=2, ftol {ftol:.0e}), median of 3: "
+              f"{run.wall:.3f} s = {run.wall / fit.wall:.1f} fits; 95% endpoints moved by "
+              f"{moved:.1e} relative")  # fmt: skip
 
 
 def section_ladder(pl: Any, goals: dict[str, Any]) -> None:

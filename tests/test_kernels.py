@@ -12,12 +12,14 @@ import dataclasses
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 
 pytest.importorskip("numba", reason="the compiled kernels need numba (the `fast` or `dev` extra)")
 
+from powerlaw_lm.exceptions import PowerlawLMWarning
 from powerlaw_lm.fitting import _engine, _kernels, _optimize, _refit, fit, uncertainty
 from powerlaw_lm.laws import get_law
 
@@ -217,6 +219,36 @@ def test_the_switch_keeps_the_numpy_path_bit_for_bit(monkeypatch):
     on = _engine.solve(obj, PAR, Z, weights=W)
     assert calls
     np.testing.assert_allclose(on.f, off.f, rtol=1e-10)
+
+
+@pytest.mark.parametrize("value", ["false", "OFF", " no "])
+def test_the_switch_reads_the_usual_spellings_of_off(monkeypatch, value):
+    # POWERLAW_LM_KERNELS=false used to count as on: only "0" switched the kernels off.
+    monkeypatch.setenv("POWERLAW_LM_KERNELS", value)
+    assert _engine._Batch(_objective(), PAR, None, 10**6).kernel is None
+
+
+def test_an_unknown_switch_value_warns_once_and_counts_as_unset(monkeypatch):
+    monkeypatch.setattr(_engine, "_WARNED", set())
+    monkeypatch.setenv("POWERLAW_LM_KERNELS", "maybe")
+    with pytest.warns(PowerlawLMWarning, match=r"'maybe' is not a value.*0, false, no or off"):
+        assert _engine._Batch(_objective(), PAR, None, 10**6).kernel == "lse_linear3"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _engine._Batch(_objective(), PAR, None, 10**6)  # once per process
+
+
+def test_asking_for_the_kernels_without_numba_warns_with_the_install_command(monkeypatch):
+    # Without numba, POWERLAW_LM_KERNELS=1 fell back to numpy without a word.
+    monkeypatch.setattr(_engine, "_WARNED", set())
+    monkeypatch.setattr(_kernels, "load", lambda: False)
+    monkeypatch.setenv("POWERLAW_LM_KERNELS", "1")
+    with pytest.warns(PowerlawLMWarning, match=r"numba cannot be imported.*powerlaw_lm\[fast\]"):
+        assert _engine._Batch(_objective(), PAR, None, 10**6).kernel is None
+    monkeypatch.delenv("POWERLAW_LM_KERNELS")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # unset: numpy without numba is no surprise
+        assert _engine._Batch(_objective(), PAR, None, 10**6).kernel is None
 
 
 def test_small_batches_and_fixed_parameters_stay_on_numpy():

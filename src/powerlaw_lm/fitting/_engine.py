@@ -28,8 +28,9 @@ blocks gives the same bits in any process.
 A compiled path (:mod:`._kernels`, numba: ``pip install 'powerlaw_lm[fast]'``) runs the
 whole of :func:`solve` (the same iteration, step, bound handling, damping update and
 stopping rule) one problem at a time, with the derivatives written out in scalars and
-each step's ``q x q`` system solved by Gaussian elimination with partial pivoting (the
-pseudo-inverse where a pivot is zero). A solve uses it when numba is installed, the law
+each step's ``q x q`` system solved by Gaussian elimination with partial pivoting (a
+ridge of 1e-12 of the largest entry where a pivot is zero, where numpy takes the
+pseudo-inverse). A solve uses it when numba is installed, the law
 declares a kernel (:attr:`~powerlaw_lm.laws.ScalingLaw.kernel`: ``chinchilla`` does),
 every parameter is free and untied, and the batch holds at least
 ``_KERNEL_MIN_PROBLEMS`` problems and ``_KERNEL_MIN_ELEMENTS`` problems x rows: the
@@ -40,19 +41,22 @@ depends on its own data, weights and start only, serially, whatever the thread (
 results agree with numpy's to rounding, about 1e-14 relative at a converged optimum; a
 problem stopped by ``max_iter`` mid-flight may differ more). It saves numpy's fixed cost
 per iteration: a 24-point ladder's run-grouped bootstrap of 1000 resamples takes half
-the time. The environment variable ``POWERLAW_LM_KERNELS=0`` keeps every solve on
-numpy, bit for bit as without numba.
+the time. The environment variable ``POWERLAW_LM_KERNELS=0`` (or ``false``, ``no``,
+``off``) keeps every solve on numpy, bit for bit as without numba
+(:func:`kernels_allowed`).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ..exceptions import PowerlawLMWarning
 from . import _kernels
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -83,6 +87,45 @@ _KERNEL_MIN_PROBLEMS = 64
 _KERNEL_MIN_ELEMENTS = 1024
 # POWERLAW_LM_KERNELS=0 keeps every solve on numpy.
 _KERNEL_SWITCH = "POWERLAW_LM_KERNELS"
+_SWITCH_OFF = ("0", "false", "no", "off")
+_SWITCH_ON = ("1", "true", "yes", "on")
+_WARNED: set[str] = set()  # each warning about the switch once per process
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, PowerlawLMWarning, stacklevel=2)
+
+
+def kernels_allowed() -> bool:
+    """Whether ``POWERLAW_LM_KERNELS`` lets a solve use the compiled path, if it applies.
+
+    Unset or empty: yes, when numba is installed. ``0``/``false``/``no``/``off`` (any case):
+    no. ``1``/``true``/``yes``/``on``: yes, with a warning (once) when numba cannot be
+    imported, which would otherwise leave the request unmet without a word. Any other value
+    warns (once), naming the values it knows, and counts as unset.
+    """
+    raw = os.environ.get(_KERNEL_SWITCH, "")
+    value = raw.strip().lower()
+    if value in _SWITCH_OFF:
+        return False
+    if value in _SWITCH_ON:
+        if not _kernels.load():
+            _warn_once(
+                f"{_KERNEL_SWITCH}={raw} asks for the compiled kernels, but numba cannot be "
+                "imported: fitting with numpy (the same results to rounding, slower for "
+                "bootstraps). Install it with `pip install 'powerlaw_lm[fast]'`, or unset "
+                f"{_KERNEL_SWITCH}."
+            )
+        return True
+    if value:
+        _warn_once(
+            f"{_KERNEL_SWITCH}={raw!r} is not a value it knows: use 0, false, no or off to "
+            "keep every fit on numpy, or 1, true, yes or on for the compiled kernels (numba); "
+            "treating it as unset (the compiled kernels where numba is installed)."
+        )
+    return True
 
 
 @dataclass(frozen=True)
@@ -192,7 +235,7 @@ class _Batch:
             self.all_free
             and k >= _KERNEL_MIN_PROBLEMS
             and k * self.n >= _KERNEL_MIN_ELEMENTS
-            and os.environ.get(_KERNEL_SWITCH, "1") != "0"
+            and kernels_allowed()
             and _kernels.load()
         )
         if not use:
