@@ -288,3 +288,18 @@ def test_a_failed_jobs_traceback_is_one_readable_warning(tmp_path: Path) -> None
     assert "\\n" not in message and "Traceback" not in message
     assert message.startswith("run 'g-a' failed (RuntimeError: Job (task=0) failed during")
     assert "... powerlaw_lm.exceptions.SweepError: device 'cuda' asked for" in message
+
+
+@pytest.mark.parametrize("launcher", ["ray", "slurm"])
+def test_the_launcher_sections_docstring_lists_exactly_the_launchers_options(launcher):
+    # LauncherSpec's docstring names each launcher's options by hand; the one list is
+    # known_options (the run_* signatures): a renamed or added option must show there.
+    import re
+
+    from powerlaw_lm.trainer.launchers import known_options
+    from powerlaw_lm.trainer.spec import LauncherSpec
+
+    doc = " ".join((LauncherSpec.__doc__ or "").split())
+    part = re.search(rf"for ``{launcher}`` (.*?)(?:; for ``|\. A ``null``)", doc)
+    assert part is not None, doc
+    assert sorted(re.findall(r"``(\w+)``", part.group(1))) == sorted(known_options(launcher))
