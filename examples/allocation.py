@@ -97,7 +97,9 @@ print(f"figure written to {path}")
 # %%
 # At Gopher's budget
 # ------------------
-# 5.76e23 FLOP: Kaplan's frontier buys a far larger model trained on far fewer tokens.
+# 5.76e23 FLOP: Kaplan's frontier buys a far larger model trained on far fewer tokens,
+# and warns (an ExtrapolationWarning, left on here) that its N lies 150 times past the
+# largest model Kaplan et al.'s L(N, S) was fitted on.
 
 C = 5.76e23
 print(f"{'fit':<34} {'N_opt':>10} {'D_opt':>10} {'D/N':>7} {'a':>6}")

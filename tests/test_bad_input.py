@@ -1090,7 +1090,7 @@ CLI = [
     (["allocate", "{folder}", "--compute", "1e21"], "is a folder"),
     (["allocate", "{bnsl}", "--compute", "1e21"], "'n_breaks'"),
     (["allocate", "--published", "nokey", "--compute", "1e21"], "Unknown published fit 'nokey'"),
-    (["allocate", "--published", "hoffmann2022:L_ND", "--compute", "-1"], "'C'"),
+    (["allocate", "--published", "hoffmann2022:L_ND", "--compute", "-1"], "--compute"),
     (["isoflop", "{runs}", "--plot", "{nodir}"], "does not exist"),
     (["batch", "{runs}"], "column 'S' is required"),
     (["train", "{inf}", "--out", "{folder}/out"], "tokens.0: Input should be a finite number"),

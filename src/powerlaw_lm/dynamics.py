@@ -23,13 +23,14 @@ in :mod:`powerlaw_lm.batch`.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from ._checks import as_scalar_or_array, check_positive, renamed
+from ._checks import ArgumentError, as_scalar_or_array, check_positive, renamed
 from ._report import html_block
 from .allocation.envelopes import Envelope as Envelope
 from .allocation.envelopes import compute_envelope as compute_envelope
@@ -162,11 +163,25 @@ def _curve_points(kept: RunTable, bcrit: Any) -> tuple[RunTable, npt.NDArray[np.
 # ---------------------------------------------------------------------------------
 # Overfitting and early stopping (Kaplan et al. 2020, eqs. 4.2-4.4 and 5.7)
 # ---------------------------------------------------------------------------------
-def _nd_fit(fit: FitResult | None, who: str) -> FitResult:
-    if fit is None:
-        from . import published
+def _resolve(fit: FitResult | str | None, default: str, name: str, who: str) -> FitResult:
+    """`fit` itself, the published fit of that key, or the published `default` for None."""
+    from . import published
+    from .fitting.results import FitResult
 
-        return published.get("kaplan2020:L_ND")
+    if fit is None:
+        return published.get(default)
+    if isinstance(fit, str):
+        return published.get(fit)
+    if not isinstance(fit, FitResult):
+        raise ValueError(
+            f"{who}: `{name}` must be a FitResult (from powerlaw_lm.fit or published.get) or "
+            f"a published key such as {default!r}; got {type(fit).__name__}."
+        )
+    return fit
+
+
+def _nd_fit(fit: FitResult | str | None, who: str) -> FitResult:
+    fit = _resolve(fit, "kaplan2020:L_ND", "fit", who)
     if set(fit.law.variables) != {"N", "D"} or fit.law.target != "L":
         raise ValueError(
             f"{who}: `fit` must be a law of the loss in N and D (such as 'kaplan_nd' or "
@@ -183,13 +198,22 @@ def _log_loss(fit: FitResult, N: FloatArray, D: FloatArray) -> FloatArray:
         return np.asarray(fit.law.log_predict({"N": N, "D": D}, fit.theta), dtype=np.float64)
 
 
-def _shaped(*arrays: npt.ArrayLike) -> tuple[tuple[int, ...], list[FloatArray]]:
-    bs = np.broadcast_arrays(*[np.asarray(a, dtype=np.float64) for a in arrays])
+def _shaped(who: str, **arrays: npt.ArrayLike) -> tuple[tuple[int, ...], list[FloatArray]]:
+    """The arrays (checked positive and finite, by name) broadcast together, flat."""
+    checked = {name: check_positive(a, name, who) for name, a in arrays.items()}
+    try:
+        bs = np.broadcast_arrays(*checked.values())
+    except ValueError:
+        shapes = " and ".join(f"{k} {np.shape(v)}" for k, v in checked.items())
+        raise ArgumentError(
+            f"{who}: {', '.join(checked)} do not broadcast together ({shapes}); pass one of "
+            "them as a single value, or arrays of the same length (one value per model)."
+        ) from None
     return bs[0].shape, [b.ravel() for b in bs]
 
 
 def overfitting(
-    N: npt.ArrayLike, D: npt.ArrayLike, *, fit: FitResult | None = None
+    N: npt.ArrayLike, D: npt.ArrayLike, *, fit: FitResult | str | None = None
 ) -> float | FloatArray:
     r"""The overfitting penalty :math:`\delta L(N, D) = L(N, D)/L(N, \infty) - 1`.
 
@@ -204,9 +228,9 @@ def overfitting(
         Model sizes (parameters, as the fit counts them).
     D : array-like
         Tokens.
-    fit : FitResult, optional
-        A fit of :math:`L(N, D)`; default, Kaplan et al.'s Table 2
-        (``published.get("kaplan2020:L_ND")``).
+    fit : FitResult or str, optional
+        A fit of :math:`L(N, D)` or a key of :mod:`powerlaw_lm.published`; default,
+        Kaplan et al.'s Table 2 (``"kaplan2020:L_ND"``).
 
     Returns
     -------
@@ -224,16 +248,14 @@ def overfitting(
     0.02
     """
     res = _nd_fit(fit, "overfitting")
-    shape, (n, d) = _shaped(N, D)
-    check_positive(n, "N", "overfitting")
-    check_positive(d, "D", "overfitting")
+    shape, (n, d) = _shaped("overfitting", N=N, D=D)
     finite = _log_loss(res, n, d)
     limit = _log_loss(res, n, np.full_like(n, np.inf))
     return as_scalar_or_array(np.expm1(finite - limit).reshape(shape))
 
 
 def data_to_avoid_overfitting(
-    N: npt.ArrayLike, threshold: float = 0.02, *, fit: FitResult | None = None
+    N: npt.ArrayLike, threshold: float = 0.02, *, fit: FitResult | str | None = None
 ) -> float | FloatArray:
     r"""The tokens that keep the overfitting penalty at `threshold`: :math:`\delta L(N, D) = t`.
 
@@ -254,8 +276,8 @@ def data_to_avoid_overfitting(
         Model sizes.
     threshold : float, default=0.02
         The tolerated :math:`\delta L`, > 0.
-    fit : FitResult, optional
-        A fit of :math:`L(N, D)`; default Kaplan et al.'s Table 2.
+    fit : FitResult or str, optional
+        A fit of :math:`L(N, D)` or a published key; default Kaplan et al.'s Table 2.
 
     Returns
     -------
@@ -278,7 +300,8 @@ def data_to_avoid_overfitting(
     array([5520., 5520.])
     """
     res = _nd_fit(fit, "data_to_avoid_overfitting")
-    if not (isinstance(threshold, (int, float)) and math.isfinite(threshold) and threshold > 0):
+    real = isinstance(threshold, numbers.Real) and not isinstance(threshold, bool)
+    if not (real and math.isfinite(threshold) and threshold > 0):
         raise ValueError(
             "data_to_avoid_overfitting: `threshold` is the tolerated relative rise of the "
             f"loss, a positive number such as 0.02; got {threshold!r}."
@@ -314,8 +337,8 @@ def early_stopping_step(
     N: npt.ArrayLike,
     D: npt.ArrayLike,
     *,
-    curves: FitResult | None = None,
-    fit: FitResult | None = None,
+    curves: FitResult | str | None = None,
+    fit: FitResult | str | None = None,
 ) -> float | FloatArray:
     r"""The early-stopping step :math:`S_\mathrm{stop}(N, D)` below which a run does not overfit.
 
@@ -336,11 +359,11 @@ def early_stopping_step(
         Model sizes.
     D : array-like
         Tokens in the dataset.
-    curves : FitResult, optional
-        A fit of ``kaplan_ns`` giving :math:`S_c` and :math:`\alpha_S`; default Kaplan et
-        al.'s Table 3 (``published.get("kaplan2020:L_NS")``).
-    fit : FitResult, optional
-        A fit of :math:`L(N, D)`; default Kaplan et al.'s Table 2.
+    curves : FitResult or str, optional
+        A fit of ``kaplan_ns`` giving :math:`S_c` and :math:`\alpha_S`, or a published key;
+        default Kaplan et al.'s Table 3 (``"kaplan2020:L_NS"``).
+    fit : FitResult or str, optional
+        A fit of :math:`L(N, D)` or a published key; default Kaplan et al.'s Table 2.
 
     Returns
     -------
@@ -358,10 +381,7 @@ def early_stopping_step(
     >>> f"{early_stopping_step(1e9, 2.2e10):.3g}"
     '1.07e+05'
     """
-    if curves is None:
-        from . import published
-
-        curves = published.get("kaplan2020:L_NS")
+    curves = _resolve(curves, "kaplan2020:L_NS", "curves", "early_stopping_step")
     if curves.law.name != "kaplan_ns":
         raise ValueError(
             "early_stopping_step: `curves` must be a fit of the learning-curve law "
@@ -369,9 +389,7 @@ def early_stopping_step(
             "Fit one with fit_learning_curves(...)."
         )
     res = _nd_fit(fit, "early_stopping_step")
-    shape, (n, d) = _shaped(N, D)
-    check_positive(n, "N", "early_stopping_step")
-    check_positive(d, "D", "early_stopping_step")
+    shape, (n, d) = _shaped("early_stopping_step", N=N, D=D)
     gap = np.exp(_log_loss(res, n, d)) - np.exp(_log_loss(res, n, np.full_like(n, np.inf)))
     p = curves.params
     with np.errstate(divide="ignore"):

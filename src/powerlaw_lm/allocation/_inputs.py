@@ -8,7 +8,7 @@ its results back in the shape of its input (numpy's scalar in, scalar out).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from .._checks import (
     check_positive,
     constraint_message,
 )
-from ..exceptions import AllocationError, FitWarning
+from ..exceptions import AllocationError, ExtrapolationWarning, FitWarning
 from ..fitting.results import FitResult
 from . import _solvers as _s
 
@@ -29,6 +29,8 @@ FloatArray = NDArray[np.float64]
 Shape = tuple[int, ...]
 
 METHODS = ("auto", "closed_form", "numerical")
+PF_DAY = 8.64e19
+"""One PF-day in FLOP (Kaplan et al. 2020, Sec. 1.3)."""
 
 
 def resolve(fit: FitResult | str, func: str, name: str = "fit") -> FitResult:
@@ -62,6 +64,14 @@ def require_variables(fit: FitResult, wanted: tuple[str, ...], func: str) -> Non
         hint = " For Kaplan's L(N, S) use kaplan_frontier(fit, bcrit_fit, C)."
     elif law.target != "L":
         hint = f" The law {law.name!r} predicts {law.target}, not the loss."
+    elif len(law.variables) == 1 and set(wanted) == {"N", "D"}:
+        hint = (
+            f" A law of the loss in {law.variables[0]} alone cannot say how to split a budget "
+            "between model size and tokens: fit a law of both to your runs "
+            "(pl.fit(table, 'chinchilla')) or use a published one ('hoffmann2022:L_ND', "
+            "'besiroglu2024:L_ND'), or Kaplan's frontier, kaplan_frontier('kaplan2020:L_NS', "
+            "'kaplan2020:B_crit', C)."
+        )
     raise AllocationError(
         f"{func} needs a law of the loss in {', '.join(wanted)}; {label(fit)!r} is "
         f"{law.name!r} with variables {', '.join(law.variables)}.{hint}"
@@ -71,13 +81,35 @@ def require_variables(fit: FitResult, wanted: tuple[str, ...], func: str) -> Non
 def positive(
     value: ArrayLike, name: str, func: str, example: str, *, zero: bool = False
 ) -> tuple[FloatArray, Shape]:
-    """`value` flat, checked positive (non-negative with `zero`) and finite; and its shape."""
-    arr = check_positive(value, name, func, zero=zero, example=example)
+    """`value` flat, checked positive (non-negative with `zero`) and finite; and its shape.
+
+    For several values the error also names the positions of the bad ones.
+    """
+    try:
+        arr = check_positive(value, name, func, zero=zero, example=example)
+    except ArgumentError as exc:
+        raise ArgumentError(f"{exc}{_bad_positions(value, zero)}") from None
     if arr.size == 0:
         raise ArgumentError(
             constraint_message(name, func, "at least one number", value, f"For example {example}.")
         )
     return arr.ravel(), arr.shape
+
+
+def _bad_positions(value: ArrayLike, zero: bool) -> str:
+    """`` "Bad at position(s) 1, 3."`` for an array of numbers, else empty."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return ""
+    if arr.ndim == 0:
+        return ""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(arr) | ((arr < 0) if zero else (arr <= 0))
+    where = [", ".join(str(i) for i in idx) for idx in np.argwhere(bad)[:10]]
+    more = f" and {int(bad.sum()) - 10} more" if bad.sum() > 10 else ""
+    shown = ", ".join(f"({w})" if arr.ndim > 1 else w for w in where)
+    return f" Bad at position(s) {shown}{more}."
 
 
 def broadcast(
@@ -141,3 +173,32 @@ def warn_edge(
             FitWarning,
             stacklevel=stacklevel + 1,
         )
+
+
+def predict_in_range(fit: FitResult, func: str, stacklevel: int, **X: FloatArray) -> Any:
+    """``fit.predict(**X)``, its ExtrapolationWarning named after `func` and pointing at the caller.
+
+    A model size more than 10x below the fitted range is what a budget given in PF-days
+    instead of FLOP gives; the warning then says so.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        predict: Callable[..., Any] = fit.predict  # X holds only the law's variables
+        out = predict(**X)
+    ranges = fit.valid_range or fit.data_ranges
+    hint = ""
+    N = np.asarray(X.get("N", np.nan), dtype=float)
+    N = N[np.isfinite(N)]
+    if N.size and "N" in ranges and N.min() < ranges["N"][0] / 10:
+        hint = (
+            " A model this small is what a budget in PF-days gives: budgets are in FLOP "
+            f"(1 PF-day = {PF_DAY:g} FLOP; multiply by it)."
+        )
+    for w in caught:
+        message = str(w.message)
+        if issubclass(w.category, ExtrapolationWarning):
+            message = message.removeprefix(f"{label(fit)}: ")
+            tail = hint if message.startswith("N = ") else ""
+            message = f"{func}({label(fit)!r}): {message}{tail}"
+        warnings.warn(message, w.category, stacklevel=stacklevel + 1)
+    return out

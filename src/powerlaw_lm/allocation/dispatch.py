@@ -94,6 +94,7 @@ def allocate(
         _refuse(given, ("inference_tokens",), res, func)
         return data_constrained(res, C, U, flops=flops, level=level)
     _refuse(given, ("U",), res, func)
+    _in.require_variables(res, ("N", "D"), func)
     result = compute_optimal(res, C, flops=flops, level=level)
     if inference_tokens is None:
         return result

@@ -9,13 +9,14 @@ fall below what its data allow (eq. 6.8).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import check_level
-from ..exceptions import AllocationError
+from ..exceptions import AllocationError, ExtrapolationWarning
 from ..fitting.results import FitResult
 from . import _inputs as _in
 from . import _intervals as _iv
@@ -76,6 +77,14 @@ def kaplan_frontier(
     ValueError
         If a budget is not positive.
 
+    Warns
+    -----
+    ExtrapolationWarning
+        Where the frontier's N or S lies more than ten times outside the range the
+        L(N, S) fit was fitted on (N from 768 to 1.5e9 parameters for Kaplan's Table 3),
+        or its loss outside the B_crit fit's; an N below it adds that budgets are in
+        FLOP, not PF-days.
+
     Examples
     --------
     >>> f = kaplan_frontier("kaplan2020:L_NS", "kaplan2020:B_crit", 8.64e19)
@@ -91,6 +100,8 @@ def kaplan_frontier(
     nsp = _natural(ns, _NS_NAMES, np.asarray(ns.theta)[None, :])
     bcp = _natural(bc, _BC_NAMES, np.asarray(bc.theta)[None, :])
     rows = _s.kaplan_rows(nsp, bcp, budgets)
+    _in.predict_in_range(ns, func, 2, N=rows["N"][0], S=rows["S"][0])
+    _in.predict_in_range(bc, func, 2, L=rows["L"][0])
     names = ("N", "B", "S", "D", "L", "L_converged")
     exponents, overshoot, C_c = _kaplan_constants(nsp[0], bcp[0])
     return KaplanFrontier(
@@ -101,6 +112,7 @@ def kaplan_frontier(
         **_frontier_intervals(ns, bc, budgets, rows, level).fields(shape),
         level=level,
         label=f"{_in.label(ns)} + {_in.label(bc)}",
+        units=dict(ns.provenance.units) if ns.provenance is not None else {},
     )
 
 
@@ -242,7 +254,11 @@ def _table6_frontier() -> Callable[[FloatArray], FloatArray]:
 
 def _as_frontier(frontier: Callable[[FloatArray], ArrayLike]) -> Callable[[FloatArray], FloatArray]:
     def n_of_c(C: FloatArray) -> FloatArray:
-        return np.asarray(frontier(np.asarray(C, dtype=float)), dtype=float)
+        # The crossing is an extrapolation by construction (see contradiction_point), and
+        # the root search calls the frontier at budgets from 1e10 to 1e40 FLOP.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            return np.asarray(frontier(np.asarray(C, dtype=float)), dtype=float)
 
     return n_of_c
 

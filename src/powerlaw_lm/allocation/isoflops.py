@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import check_choice, check_int, check_level, renamed
+from .._checks import ArgumentError, check_choice, check_int, check_level, renamed
 from ..exceptions import DegenerateDataError, FitWarning
 from . import _inputs as _in
 from . import _intervals as _iv
@@ -63,7 +63,9 @@ def isoflop(
         Runs with ``N``, ``L`` and ``C`` or ``D`` (``C = 6ND`` is derived). Formerly ``table``.
     budgets : array-like, optional
         Nominal budgets in FLOP; each run goes to the nearest in :math:`\log C`
-        (e.g. :data:`CHINCHILLA_BUDGETS`, for points read off a figure).
+        (e.g. :data:`CHINCHILLA_BUDGETS`, for points read off a figure). A run more than
+        10x from every budget is an error (budgets in PF-days instead of FLOP, or a
+        budget missing), not silently lumped into the nearest.
     profile : {"chinchilla", "parabola"}, default="chinchilla"
         The curve fitted within each budget.
     bootstrap, seed : int, default=0
@@ -80,6 +82,8 @@ def isoflop(
     ------
     DegenerateDataError
         If fewer than two budgets have three distinct sizes and an interior minimum.
+    ValueError
+        If runs lie more than 10x from every one of the given `budgets`.
 
     Warns
     -----
@@ -99,8 +103,8 @@ def isoflop(
     check_choice(profile, "profile", func, ("chinchilla", "parabola"))
     n_boot = check_int(bootstrap, "bootstrap", func, minimum=0)
     check_level(level, func)
-    N, D, C, L = _final_runs(data)
-    values, masks, notes = _group(C, N, budgets, func)
+    N, D, C, L, runs = _final_runs(data)
+    values, masks, notes = _group(C, N, budgets, func, runs)
     groups = [(N[m], D[m], L[m]) for m in masks]
     sampled = (np.array([g[0].min() for g in groups]), np.array([g[0].max() for g in groups]))
     with _s.single_threaded_blas():
@@ -163,18 +167,22 @@ def _exponents(
 
 def _final_runs(
     data: RunTable | pd.DataFrame | Mapping[str, ArrayLike],
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """N, D, C and L of each run's last row."""
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, NDArray[np.str_]]:
+    """N, D, C and L of each run's last row, and the run ids."""
     from ..records.convert import as_table
 
     runs = as_table(data).final()
     runs.require("N", "D", "C", "L", purpose="isoFLOP profiles (Hoffmann et al. 2022, Approach 2)")
     N, D, C, L = (np.asarray(runs[c], dtype=float) for c in ("N", "D", "C", "L"))
-    return N, D, C, L
+    return N, D, C, L, np.asarray(runs["run"]).astype(str)
+
+
+# A run whose compute is further than this factor from every given budget belongs to none.
+_BUDGET_FACTOR = 10.0
 
 
 def _group(
-    C: FloatArray, N: FloatArray, budgets: ArrayLike | None, func: str
+    C: FloatArray, N: FloatArray, budgets: ArrayLike | None, func: str, runs: NDArray[np.str_]
 ) -> tuple[FloatArray, list[BoolArray], list[str]]:
     """Budgets with three or more distinct sizes, each budget's runs, and notes on the rest."""
     if budgets is None:
@@ -182,7 +190,9 @@ def _group(
     else:
         given, _ = _in.positive(budgets, "budgets", func, "budgets=[6e18, 1e19, 3e19]")
         values = np.unique(given)
-        label = np.argmin(np.abs(np.log(C)[:, None] - np.log(values)[None, :]), axis=1)
+        distance = np.abs(np.log(C)[:, None] - np.log(values)[None, :])
+        label = np.argmin(distance, axis=1)
+        _check_near(C, values, distance.min(axis=1), runs, func)
     keep, notes = [], []
     for j, c in enumerate(values):
         sizes = np.unique(N[label == j]).size
@@ -196,6 +206,30 @@ def _group(
             "analysis needs at least two. Group the runs with `budgets=[...]` or add runs."
         )
     return values[keep], [label == j for j in keep], notes
+
+
+def _check_near(
+    C: FloatArray, values: FloatArray, distance: FloatArray, runs: NDArray[np.str_], func: str
+) -> None:
+    """Raise when runs lie more than `_BUDGET_FACTOR` times from every given budget."""
+    far = np.flatnonzero(distance > math.log(_BUDGET_FACTOR))
+    if not far.size:
+        return
+    shown = ", ".join(f"run {str(runs[i])!r} (C = {C[i]:.3g})" for i in far[:5])
+    more = f" and {far.size - 5} more" if far.size > 5 else ""
+    pf_days = ""
+    if values.max() * _BUDGET_FACTOR < C.min():
+        pf_days = (
+            f" Budgets are in FLOP: if these are PF-days, multiply them by {_in.PF_DAY:g} "
+            "(1 PF-day)."
+        )
+    raise ArgumentError(
+        f"{func}: {far.size} of {C.size} runs lie more than {_BUDGET_FACTOR:g}x from every "
+        f"budget in `budgets` ({values.min():.3g} to {values.max():.3g} FLOP), so they belong "
+        f"to none: {shown}{more}; the runs span C = {C.min():.3g} to {C.max():.3g} FLOP."
+        f"{pf_days} Add budgets near those runs, drop the runs, or leave out `budgets` to "
+        "group the runs whose compute agrees within 5%."
+    )
 
 
 def _used_minima(

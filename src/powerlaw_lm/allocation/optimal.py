@@ -96,7 +96,9 @@ def compute_optimal(
     FitWarning
         Where the law has no interior optimum (the results there are NaN).
     ExtrapolationWarning
-        Where a published fit is used more than ten times outside its fitted range.
+        Where the optimal N or D lies more than ten times outside the range the fit was
+        fitted on (a published fit's range, or the range of your runs); an N below it
+        adds that budgets are in FLOP, not PF-days.
 
     Examples
     --------
@@ -110,7 +112,7 @@ def compute_optimal(
     func = "compute_optimal"
     p = _prepare(fit, C, ("C", "C=1e21 (FLOP)"), flops, level, method, func)
     N, D, a, b = frontier_at(p.res, p.values, p.model, p.closed, func)
-    L = np.asarray(p.res.predict(N=N, D=D), dtype=float)
+    L = np.asarray(_in.predict_in_range(p.res, func, 2, N=N, D=D), dtype=float)
     derived = _iv.derive(
         _iv.parameter_draws(p.res), {"N": N, "D": D, "L": L}, partial(_optimum_rows, p), level
     )
@@ -160,6 +162,12 @@ def compute_for_loss(
         When a target lies at or below the lowest loss the law reaches (its irreducible
         loss ``E`` for ``chinchilla``), or on the inputs of :func:`compute_optimal`.
 
+    Warns
+    -----
+    ExtrapolationWarning
+        Where the N or D that reaches a target lies more than ten times outside the
+        range the fit was fitted on, as in :func:`compute_optimal`.
+
     Examples
     --------
     >>> from powerlaw_lm import published
@@ -171,6 +179,7 @@ def compute_for_loss(
     p = _prepare(fit, L, ("L", "L=2.0 (nats/token)"), flops, level, method, func)
     C = least_compute(p.res, p.values, p.model, p.closed, func)
     N, D, a, b = frontier_at(p.res, C, p.model, p.closed, func)
+    _in.predict_in_range(p.res, func, 2, N=N, D=D)
     draws = _iv.parameter_draws(p.res)
     if draws is not None and not p.closed:
         draws = draws.thinned()

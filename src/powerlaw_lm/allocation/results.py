@@ -8,6 +8,7 @@ shape otherwise; ``to_frame()`` has one row per value either way.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import as_scalar_or_array
-from .._report import Report
+from .._report import Report, fmt
 from . import _solvers as _s
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,6 +42,8 @@ FloatArray = NDArray[np.float64]
 Values = float | FloatArray
 """One value per budget: a float for a scalar input, else an array of the input's shape."""
 Intervals = Mapping[str, tuple[Values, Values]]
+# Rows shown by the text and notebook views of a long result (to_frame() has them all).
+_MAX_ROWS = 20
 
 
 def _frame(columns: Mapping[str, Any], index_name: str | None = None) -> pd.DataFrame:
@@ -85,6 +88,13 @@ def _methods_text(methods: Mapping[str, str]) -> str:
     for name, method in methods.items():
         groups.setdefault(method, []).append(name)
     return "; ".join(f"{', '.join(names)}: {method}" for method, names in groups.items())
+
+
+def _units_line(units: Mapping[str, str], extra: str) -> list[str]:
+    """``["N: parameters (non-embedding), ...; extra"]`` from a fit's units; none without."""
+    if not units:
+        return []
+    return ["; ".join([", ".join(f"{k}: {v}" for k, v in units.items()), extra])]
 
 
 def _interval_lines(r: Allocation | KaplanFrontier | DataConstrainedAllocation) -> list[str]:
@@ -220,6 +230,9 @@ class KaplanFrontier(Report):
         :math:`C_c` of eq. B.8 in FLOP, so that :math:`L = (C_c/C_\mathrm{min})^{\alpha_C}`.
     intervals, level, interval_method, interval_methods, n_draws, undefined_draws, label
         As in :class:`Allocation`.
+    units : mapping of str to str
+        What the L(N, S) fit's variables count, where it says (a published fit does):
+        Kaplan's N excludes embeddings, so a total parameter count is not comparable.
 
     Examples
     --------
@@ -227,6 +240,8 @@ class KaplanFrontier(Report):
     >>> f = kaplan_frontier("kaplan2020:L_NS", "kaplan2020:B_crit", 8.64e19)
     >>> round(f.L / f.L_converged - 1, 3) == round(f.overshoot, 3)
     True
+    >>> f.units["N"]
+    'parameters (non-embedding)'
     """
 
     C: Values
@@ -246,6 +261,7 @@ class KaplanFrontier(Report):
     n_draws: int = 0
     undefined_draws: Mapping[str, int] = field(default_factory=dict)
     label: str = ""
+    units: Mapping[str, str] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per budget: C_min, N, B, S_min, D, L and L_converged, with intervals."""
@@ -263,6 +279,7 @@ class KaplanFrontier(Report):
             f"alpha_C = {e['alpha_C']:.4f}; N ∝ C^{e['N']:.3f}, B ∝ C^{e['B']:.3f}, "
             f"S ∝ C^{e['S']:.3f}, D ∝ C^{e['D']:.3f} (eqs. 1.7-1.8)",
             f"stop {self.overshoot:.1%} above the converged loss (eq. B.5)",
+            *_units_line(self.units, "C is C_min in FLOP; B and D in tokens"),
             *_interval_lines(self),
         ]
 
@@ -464,6 +481,16 @@ class Envelope(Report):
     def _title(self) -> str:
         return f"Envelope ({self.C.size} compute values, {self.compute})"
 
+    def __repr__(self) -> str:
+        # Hundreds of points by default: the first and last rows, as pandas shows a frame.
+        body = self.to_frame().to_string(float_format=fmt, max_rows=_MAX_ROWS)
+        return "\n".join([self._title(), *self._lines(), body])
+
+    def _repr_html_(self) -> str:
+        extra = "".join(f"<br>{html.escape(line)}" for line in self._lines())
+        table = self.to_frame().to_html(float_format=fmt, max_rows=_MAX_ROWS)
+        return f"<div><strong>{html.escape(self._title())}</strong>{extra}{table}</div>"
+
     def _lines(self) -> list[str]:
         p, c = self.fit.params, self.compute
         lines = [
@@ -649,12 +676,18 @@ class Hyperparameters(Report):
         The critical batch (tokens) from your ``bcrit`` fit at `L` (NaN without one).
     citation : str
         Source of the DeepSeek laws.
+    fitted_range : tuple of float
+        The budgets (FLOP) DeepSeek fitted eq. 1 on, 1e17 to 2e19; the text says where a
+        budget lies more than 10x outside it.
 
     Examples
     --------
     >>> from powerlaw_lm.allocation import suggest_hyperparameters
-    >>> list(suggest_hyperparameters([1e19, 1e21]).to_frame().columns)
+    >>> h = suggest_hyperparameters([1e19, 1e21])
+    >>> list(h.to_frame().columns)
     ['C', 'eta_deepseek', 'B_deepseek', 'L', 'B_crit']
+    >>> print(repr(h).splitlines()[2])
+      C = 1e+21 FLOP lies more than 10x outside that range: an extrapolation
     """
 
     C: Values
@@ -663,6 +696,27 @@ class Hyperparameters(Report):
     L: Values
     B_crit: Values
     citation: str = ""
+    fitted_range: tuple[float, float] = (1e17, 2e19)
+
+    def _lines(self) -> list[str]:
+        lo, hi = self.fitted_range
+        lines = [
+            "eta_deepseek, B_deepseek (tokens): DeepSeek-AI 2024 eq. 1, fitted on "
+            f"{lo:.3g} to {hi:.3g} FLOP of non-embedding compute"
+        ]
+        C = np.ravel(self.C)
+        outside = C[(C < lo / 10) | (C > hi * 10)]
+        if outside.size:
+            shown = ", ".join(f"{c:.3g}" for c in outside[:5])
+            lines.append(
+                f"  C = {shown} FLOP lies more than 10x outside that range: an extrapolation"
+            )
+        if np.all(np.isnan(np.ravel(self.B_crit))):
+            lines.append(
+                "no B_crit: pass bcrit= (e.g. 'kaplan2020:B_crit' or your own fit) with L= or "
+                "fit= for the critical batch at each budget's loss"
+            )
+        return lines
 
     def to_frame(self) -> pd.DataFrame:
         """One row per budget."""

@@ -28,6 +28,10 @@ def _critical_values(bcrit: Any, L: npt.ArrayLike | None, who: str) -> npt.NDArr
     """B_crit in tokens, from numbers, a fit of the law ``bcrit`` or a CriticalBatch."""
     if isinstance(bcrit, CriticalBatch):
         bcrit = bcrit.fit
+    if isinstance(bcrit, str):
+        from .. import published
+
+        bcrit = published.get(bcrit)
     if hasattr(bcrit, "law") and hasattr(bcrit, "predict"):
         if bcrit.law.target != "B":
             raise ArgumentError(
@@ -41,7 +45,8 @@ def _critical_values(bcrit: Any, L: npt.ArrayLike | None, who: str) -> npt.NDArr
                 f"{who}: `bcrit` is a fit of B_crit(L), so it needs the loss: pass `L=`, the "
                 "loss at each point."
             )
-        values = np.asarray(bcrit.predict(L=np.asarray(L, dtype=np.float64)), dtype=np.float64)
+        losses = check_positive(L, "L", who, example="L=3.0 (the loss at each point)")
+        values = np.asarray(bcrit.predict(L=losses), dtype=np.float64)
         if np.ndim(L) == 0:
             values = values.reshape(())
     else:
@@ -57,13 +62,22 @@ def _inputs(
     """The quantity to adjust (>= 0), the batch size (> 0) and B_crit, as float arrays."""
     x_ = check_positive(x, name, who, zero=True)
     b = check_positive(B, "B", who, example="B=2**19 tokens")
-    return x_, b, _critical_values(bcrit, L, who)
+    crit = _critical_values(bcrit, L, who)
+    try:
+        np.broadcast_shapes(x_.shape, b.shape, crit.shape)
+    except ValueError:
+        raise ArgumentError(
+            f"{who}: {name} {x_.shape}, B {b.shape} and B_crit {crit.shape} (from `bcrit`"
+            f"{' at `L`' if L is not None else ''}) do not broadcast together; pass one value "
+            "for all points, or one per point for each."
+        ) from None
+    return x_, b, crit
 
 
 def adjust_steps(
     S: npt.ArrayLike,
     B: npt.ArrayLike,
-    bcrit: float | npt.ArrayLike | FitResult | CriticalBatch,
+    bcrit: float | npt.ArrayLike | FitResult | CriticalBatch | str,
     *,
     L: npt.ArrayLike | None = None,
 ) -> FloatOrArray:
@@ -79,9 +93,10 @@ def adjust_steps(
         Steps taken, >= 0.
     B : array-like
         Batch size in tokens, > 0.
-    bcrit : float, array-like, FitResult or CriticalBatch
+    bcrit : float, array-like, FitResult, CriticalBatch or str
         The critical batch size in tokens at each point, or a fit of
-        :math:`B_\mathrm{crit}(L)` (law ``bcrit``), evaluated at `L`.
+        :math:`B_\mathrm{crit}(L)` (law ``bcrit``; or its published key, such as
+        ``"kaplan2020:B_crit"``), evaluated at `L`.
     L : array-like, optional
         The loss at each point; needed when `bcrit` is a fit.
 
@@ -114,7 +129,7 @@ def adjust_steps(
 def adjust_examples(
     E: npt.ArrayLike,
     B: npt.ArrayLike,
-    bcrit: float | npt.ArrayLike | FitResult | CriticalBatch,
+    bcrit: float | npt.ArrayLike | FitResult | CriticalBatch | str,
     *,
     L: npt.ArrayLike | None = None,
 ) -> FloatOrArray:
@@ -130,8 +145,9 @@ def adjust_examples(
         Tokens processed, >= 0.
     B : array-like
         Batch size in tokens, > 0.
-    bcrit : float, array-like, FitResult or CriticalBatch
-        The critical batch size in tokens, or a fit of :math:`B_\mathrm{crit}(L)`.
+    bcrit : float, array-like, FitResult, CriticalBatch or str
+        The critical batch size in tokens, or a fit of :math:`B_\mathrm{crit}(L)` (or its
+        published key).
     L : array-like, optional
         The loss at each point; needed when `bcrit` is a fit.
 
@@ -159,7 +175,7 @@ def adjust_examples(
 def adjust_compute(
     C: npt.ArrayLike,
     B: npt.ArrayLike,
-    bcrit: float | npt.ArrayLike | FitResult | CriticalBatch,
+    bcrit: float | npt.ArrayLike | FitResult | CriticalBatch | str,
     *,
     L: npt.ArrayLike | None = None,
 ) -> FloatOrArray:
@@ -174,8 +190,9 @@ def adjust_compute(
         Training compute (FLOP), >= 0.
     B : array-like
         Batch size in tokens, > 0.
-    bcrit : float, array-like, FitResult or CriticalBatch
-        The critical batch size in tokens, or a fit of :math:`B_\mathrm{crit}(L)`.
+    bcrit : float, array-like, FitResult, CriticalBatch or str
+        The critical batch size in tokens, or a fit of :math:`B_\mathrm{crit}(L)` (or its
+        published key).
     L : array-like, optional
         The loss at each point; needed when `bcrit` is a fit.
 

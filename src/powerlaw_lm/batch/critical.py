@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from .._checks import ArgumentError, check_level, constraint_message, renamed
+from .._checks import (
+    ArgumentError,
+    as_scalar_or_array,
+    check_level,
+    check_positive,
+    constraint_message,
+    renamed,
+)
 from .._report import html_block
 from ..exceptions import DegenerateDataError, FitWarning
 from ..fitting.covariance import wald_interval
@@ -125,9 +132,28 @@ class CriticalBatch:
         """
         return _wald(self.fit, self.level if level is None else level)
 
-    def predict(self, L: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """The fitted critical batch size (tokens) at losses `L`."""
-        return np.asarray(self.fit.predict(L=np.asarray(L, dtype=np.float64)), dtype=np.float64)
+    def predict(self, L: npt.ArrayLike) -> float | npt.NDArray[np.float64]:
+        r"""The fitted critical batch size at losses `L`, :math:`B_*/L^{1/\alpha_B}`.
+
+        Parameters
+        ----------
+        L : float or array-like
+            Losses, in the units the sweep's runs were fitted in.
+
+        Returns
+        -------
+        float or ndarray
+            :math:`B_\mathrm{crit}` in tokens: a float for a scalar `L`, else an array of
+            its shape.
+
+        Raises
+        ------
+        ValueError
+            For a loss that is not positive and finite.
+        """
+        losses = check_positive(L, "L", "CriticalBatch.predict", example="L=2.0")
+        B = np.asarray(self.fit.predict(L=losses), dtype=np.float64)
+        return as_scalar_or_array(B.reshape(losses.shape))
 
     def to_frame(self) -> pd.DataFrame:
         """One row per trade-off: sweep, loss, runs, S_min, E_min, B_crit and its interval."""

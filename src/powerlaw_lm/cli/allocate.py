@@ -16,7 +16,13 @@ from ._common import add_level
 __all__ = ["add_arguments", "load_fit", "run"]
 
 # allocate()'s keywords as this command spells them, for its error messages.
-_FLAGS = {"bcrit": "--bcrit", "U": "--unique-tokens", "inference_tokens": "--inference-tokens"}
+_FLAGS = {
+    "bcrit": "--bcrit",
+    "U": "--unique-tokens",
+    "inference_tokens": "--inference-tokens",
+    "C": "--compute",
+    "level": "--level",
+}
 
 
 def load_fit(source: str | Path | None, published_key: str | None, *, what: str = "a fit") -> Any:
@@ -92,6 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``powerlaw-lm allocate``; return the exit status."""
+    from .._checks import ArgumentError
     from ..allocation import allocate
     from ..exceptions import AllocationError
 
@@ -104,15 +111,22 @@ def run(args: argparse.Namespace) -> int:
             results.append(
                 allocate(fit, args.compute, inference_tokens=args.inference_tokens, **options)
             )
-    except AllocationError as exc:
+    except (AllocationError, ArgumentError) as exc:
         raise ValueError(_in_flags(str(exc))) from None
     print("\n\n".join(str(result) for result in results))
     return 0
 
 
 def _in_flags(message: str) -> str:
-    """`message` with allocate()'s keywords written as this command's options."""
+    """`message` with allocate()'s keywords written as this command's options.
+
+    Examples
+    --------
+    >>> _in_flags("The 'C' parameter of compute_optimal must be positive. For example C=1e21.")
+    '--compute must be positive. For example --compute 1e21.'
+    """
     for name, flag in _FLAGS.items():
+        message = re.sub(rf"The '{name}' parameter of \w+", flag, message)
         message = message.replace(f"`{name}`", f"`{flag}`")
         message = re.sub(rf"\b{name}=", f"{flag} ", message)
     return message

@@ -52,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``powerlaw-lm isoflop``; return the exit status."""
+    from .._checks import ArgumentError
     from ..allocation import CHINCHILLA_BUDGETS, isoflop
 
     if args.budgets is not None and args.chinchilla_budgets:
@@ -59,14 +60,19 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.plot, "--plot")
     table = read_table(args)
     budgets = CHINCHILLA_BUDGETS if args.chinchilla_budgets else args.budgets
-    result = isoflop(
-        table,
-        budgets=budgets,
-        profile=args.profile,
-        bootstrap=args.bootstrap,
-        level=args.level,
-        seed=args.seed,
-    )
+    try:
+        result = isoflop(
+            table,
+            budgets=budgets,
+            profile=args.profile,
+            bootstrap=args.bootstrap,
+            level=args.level,
+            seed=args.seed,
+        )
+    except ArgumentError as exc:
+        flag = "--chinchilla-budgets" if args.chinchilla_budgets else "--budgets"
+        raise ValueError(str(exc).replace("`budgets`", flag)) from None
+
     print(result)
     if args.plot is not None:
         import matplotlib
