@@ -464,7 +464,7 @@ BAD: list[tuple[str, Callable[[Path], Any], str]] = [
     (
         "curves-without-run",
         lambda t: read_runs(_files(t) / "curves.csv"),
-        "step S = np.int64(1) is on rows [0, 1] with different values",
+        "step S = 1 is on rows [0, 1] with different values",
     ),
     ("tb-missing", lambda t: read_tensorboard(t / "no", loss_tag="l"), "/no' does not exist"),
     ("tb-empty", lambda t: read_tensorboard(t, loss_tag="l"), "holds no TensorBoard event files"),

@@ -140,7 +140,8 @@ def test_a_conflicting_repeat_of_run_and_step_names_both_rows() -> None:
         " - columns 'run', 'S': 1 row repeats the (run, S) pair of an earlier row with "
         "different values: row 2 (run 'a', S = 20, L = 3.3 against 3.6 in row 1). Each "
         "evaluation must appear once: drop the wrong rows, or give a restarted run its own "
-        "run id."
+        "run id. For a run resumed from a checkpoint, whose later rows replace the earlier "
+        "ones: df.drop_duplicates(['run', 'S'], keep='last') with pandas."
     )
     # The same loss but another N is a conflict too, told by the column that differs.
     df = curves()

@@ -8,7 +8,8 @@ Reading and writing files is :mod:`.io`'s job.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -145,7 +146,7 @@ def parse_numeric(
             f"column {name!r}: {count(bad.size, 'row')} not numeric: "
             + show_rows(bad, runs, lambda i: f"value {fmt_value(raw[i])}")
             + ". Fix or drop these rows; numbers written as text must parse completely "
-            "(e.g. '1e9', not '1e9 params' or '1,000')."
+            "(e.g. '1e9', not '1e9 params' or '1,000')." + _suffix_hint(raw[bad])
         )
     return parsed, reported
 
@@ -339,7 +340,8 @@ def _report_conflicts(
         "different values: "
         + show_rows(bad, runs, detail)
         + ". Each evaluation must appear once: drop the wrong rows, or give a restarted "
-        "run its own run id."
+        "run its own run id. For a run resumed from a checkpoint, whose later rows replace "
+        "the earlier ones: df.drop_duplicates(['run', 'S'], keep='last') with pandas."
     )
 
 
@@ -397,6 +399,7 @@ def rename_map(df: Any, columns: Mapping[str, str]) -> dict[str, str]:
             problems.add(
                 f"{target}={source!r}: the frame has no column {source!r} (columns: "
                 f"{quote_list(available) or 'none'}). Check the spelling."
+                + _near_miss(source, available)
             )
         elif source in rename:
             problems.add(
@@ -417,6 +420,34 @@ def rename_map(df: Any, columns: Mapping[str, str]) -> dict[str, str]:
         )
     problems.raise_if_any()
     return rename
+
+
+def _near_miss(name: str, available: Sequence[Any]) -> str:
+    """A hint naming a column that differs from `name` only in case or surrounding spaces."""
+    key = name.strip().casefold()
+    close = [c for c in available if isinstance(c, str) and c.strip().casefold() == key]
+    if not close:
+        return ""
+    spaced = close[0] != close[0].strip()
+    why = " (its name has spaces around it, as after ', ' in a CSV header)" if spaced else ""
+    return f" Did you mean {close[0]!r}{why}?"
+
+
+_SUFFIXED = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)\s*([kKmMbBgGtT])\s*$")
+_SCALE = {"k": "e3", "m": "e6", "b": "e9", "g": "e9", "t": "e12"}
+
+
+def _suffix_hint(values: Iterable[Any]) -> str:
+    """A hint for sizes written with a suffix ('1.3B', '125M'), naming the first one."""
+    for value in values:
+        found = _SUFFIXED.match(value) if isinstance(value, str) else None
+        if found:
+            number, unit = found.groups()
+            return (
+                f" Sizes written with a suffix are not read: write {value.strip()!r} as "
+                f"{number}{_SCALE[unit.lower()]} (K = 1e3, M = 1e6, B = 1e9, T = 1e12)."
+            )
+    return ""
 
 
 def select_mask(frame: pd.DataFrame, mask: Any, ranges: Mapping[str, Any]) -> np.ndarray:

@@ -150,6 +150,7 @@ def csv_header(data: bytes, path: Path, who: str) -> list[str]:
     head = data if b'"' in data else _spans(data, lines[:1])[0]
     rows = csv.reader(io.StringIO(head.decode("utf-8"), newline=""))
     header = next(r for r in rows if not _blank(r))
+    _check_separator(header, name, who)
     _check_names(header, name, who)
     if counts.size == 1:
         raise RunTableError(
@@ -160,6 +161,23 @@ def csv_header(data: bytes, path: Path, who: str) -> list[str]:
     if bad.size:
         raise RunTableError(_layout_message(header, counts, lines, bad, name, who))
     return header
+
+
+def _check_separator(header: list[str], name: str, who: str) -> None:
+    """Refuse a file whose fields are separated by semicolons or tabs, not commas."""
+    if len(header) != 1:
+        return
+    for sep, what, extra in (
+        (";", "semicolons (as a spreadsheet in a European locale writes CSV)", ", decimal=','"),
+        ("\t", "tabs (a TSV file)", ""),
+    ):
+        if sep in header[0]:
+            raise RunTableError(
+                f"{who}: {name} has a header of one field, {header[0]!r}: its fields are "
+                f"separated by {what}, not commas. Save it as comma-separated CSV, or read "
+                f"it with pandas.read_csv(path, sep={sep!r}{extra}) and pass the frame to "
+                "RunTable.from_frame."
+            )
 
 
 def _check_names(header: list[str], name: str, who: str) -> None:

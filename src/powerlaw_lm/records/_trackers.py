@@ -5,6 +5,13 @@ one run's loss series into rows (``S`` the step, ``L`` the loss), gives each row
 value of every other mapped series at or before its step, and adds the constants;
 :func:`build` validates the runs' rows as one :class:`~powerlaw_lm.records.RunTable`.
 :func:`need` imports a tracker's package or says which extra installs it.
+
+Two things trackers hold that a table of runs cannot, each handled with a
+:class:`~powerlaw_lm.exceptions.ReadWarning` that names the run and the steps: a run
+resumed from a checkpoint (its step goes back in logging order; the points logged after
+the restart replace those logged before it at or after that step, as ``purge_step`` of
+``torch.utils.tensorboard`` means), and a loss that is NaN or infinite (a run that
+diverged; those points are left out).
 """
 
 from __future__ import annotations
@@ -21,9 +28,20 @@ import pandas as pd
 from ..exceptions import ReadWarning, RunTableError
 from ._checks import quote_list
 from ._sources import split_columns
+from .io import _caller_level
 from .table import RunTable
 
-__all__ = ["Series", "build", "curve", "mapping_of", "need", "no_such", "progress_bar", "skipped"]
+__all__ = [
+    "Series",
+    "build",
+    "curve",
+    "mapping_of",
+    "need",
+    "no_such",
+    "progress_bar",
+    "resumed",
+    "skipped",
+]
 
 Series = tuple[np.ndarray, np.ndarray]
 """A logged quantity: its steps (int64) and its values, in logging order."""
@@ -82,6 +100,34 @@ def _latest(series: Series, at: np.ndarray) -> np.ndarray:
     return out
 
 
+def resumed(series: Series) -> tuple[Series, np.ndarray]:
+    """`series` less the points a restart replaced, and the steps it restarted at.
+
+    In logging order, a point whose step is below the step of the point before it starts
+    a resumed segment (a run restarted from a checkpoint): every point logged earlier at
+    that step or after it is replaced, as ``purge_step`` of ``torch.utils.tensorboard``
+    replaces them. A step logged twice in a row is not a restart (a tracker that logs
+    without steps puts every point at one step); :func:`curve` refuses it.
+
+    Examples
+    --------
+    >>> steps, values = np.array([0, 100, 200, 300, 200, 300, 400]), np.arange(7.0)
+    >>> (s, v), at = resumed((steps, values))
+    >>> s.tolist(), v.tolist(), at.tolist()
+    ([0, 100, 200, 300, 400], [0.0, 1.0, 4.0, 5.0, 6.0], [200])
+    """
+    steps, values = series
+    steps = np.asarray(steps)
+    restart = np.r_[False, steps[1:] < steps[:-1]]
+    if not restart.any():
+        return series, steps[:0]
+    # The lowest step any later restart goes back to; a point at or above it is replaced.
+    floor = np.where(restart, steps.astype(np.float64), np.inf)
+    later = np.r_[np.minimum.accumulate(floor[::-1])[::-1][1:], np.inf]
+    keep = steps < later
+    return (steps[keep], np.asarray(values)[keep]), steps[restart]
+
+
 def curve(
     run: str,
     loss: Series,
@@ -92,20 +138,57 @@ def curve(
     """One run's rows: a row per logged loss, in step order (`where` names the loss).
 
     Other series give each row their latest value at or before its step; a step logged
-    twice with different losses is refused (a tracker that logs without steps puts every
-    point at one step).
+    twice in a row with different losses is refused (a tracker that logs without steps
+    puts every point at one step). A run resumed from a checkpoint (see :func:`resumed`)
+    keeps the points logged after each restart, and a loss that is NaN or infinite is
+    left out, each with a :class:`~powerlaw_lm.exceptions.ReadWarning`.
     """
+    logged = len(loss[0])
+    loss, restarts = resumed(loss)
+    if restarts.size:
+        replaced = logged - len(loss[0])
+        _warn(
+            f"{where}: run {run!r} was resumed from a checkpoint: its steps go back to "
+            f"{_steps(restarts)} in logging order. The {replaced} loss point"
+            f"{'s' if replaced != 1 else ''} logged before the restart at that step or "
+            "later are replaced by those logged after it (as TensorBoard's purge_step "
+            "does); give the restarted run its own run name to keep both."
+        )
+        others = {name: resumed(series)[0] for name, series in others.items()}
     steps, values = loss
+    values = np.asarray(values)
+    if values.dtype.kind in "fc":
+        bad = ~np.isfinite(values)
+        if bad.any():
+            _warn(
+                f"{where}: run {run!r} logs a loss that is NaN or infinite at "
+                f"{_steps(steps[bad])} (did it diverge?): {int(bad.sum())} point"
+                f"{'s' if bad.sum() != 1 else ''} left out. Its finite points are read; "
+                "drop the run (RunTable.select) if it should not be fitted."
+            )
+            steps, values = steps[~bad], values[~bad]
+            if not steps.size:
+                raise RunTableError(
+                    f"{where}: run {run!r} logs no finite loss: every point is NaN or "
+                    "infinite. Leave the run out of the log directory or experiment."
+                )
     order = np.argsort(steps, kind="stable")
-    frame = pd.DataFrame({"S": steps[order], "L": np.asarray(values)[order]})
+    frame = pd.DataFrame({"S": steps[order], "L": values[order]})
     frame = frame.drop_duplicates(ignore_index=True)
     repeated = frame["S"].duplicated(keep=False).to_numpy()
     if repeated.any():
         step = int(frame["S"][repeated].iloc[0])
         n = int((frame["S"] == step).sum())
+        fix = (
+            "Log the loss with its step (step=... in the tracker's call)."
+            if frame["S"].nunique() == 1
+            else "A run resumed at the very step it stopped logs that step again: give the "
+            "restarted run its own run name, or log the loss with its step (step=... in the "
+            "tracker's call)."
+        )
         raise RunTableError(
-            f"{where}: run {run!r} logs {n} different losses at step {step}: each point "
-            "needs its own step. Log the loss with its step (step=... in the tracker's call)."
+            f"{where}: run {run!r} logs {n} different losses at step {step}, one after the "
+            f"other: each point needs its own step. {fix}"
         )
     at = frame["S"].to_numpy()
     for name, series in others.items():
@@ -114,6 +197,17 @@ def curve(
         frame[name] = value
     frame["run"] = run
     return frame
+
+
+def _steps(steps: np.ndarray) -> str:
+    shown = ", ".join(str(int(s)) for s in steps[:5])
+    more = steps.size - 5
+    word = "step" if steps.size == 1 else "steps"
+    return f"{word} {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, ReadWarning, stacklevel=_caller_level())
 
 
 def build(frames: list[pd.DataFrame], required: Sequence[str]) -> RunTable:

@@ -216,8 +216,15 @@ def _check_depth(data: bytes, where: str, error: type[PowerlawLMError], *, lines
 
 
 def read_text(path: Path, who: str) -> bytes:
-    """The bytes of a text file: gzip read as it is, checked to be UTF-8, without a BOM."""
-    return _files.utf8(_files.file_bytes(path, who), path, who)
+    """The bytes of a text file: gzip read as it is, checked to be UTF-8, without a BOM.
+
+    Lines that end in a carriage return alone (classic Mac OS; Excel's "CSV (Macintosh)")
+    are read as lines: where the text holds no newline at all, each CR becomes one.
+    """
+    data = _files.utf8(_files.file_bytes(path, who), path, who)
+    if b"\r" in data and b"\n" not in data:
+        data = data.replace(b"\r", b"\n")
+    return data
 
 
 def read_jsonl(path: Path, who: str = "read_runs") -> list[dict[str, Any]]:

@@ -39,7 +39,10 @@ def read_mlflow(
     looked up among the run's metrics first (each row takes the metric's latest value at
     or before its step), then its params, then its tags (one value per run; text that
     reads as a number becomes one). Runs without `metric` (a failed start, say) are left
-    out with a warning.
+    out with a warning. A run resumed from a checkpoint (its step goes back in logging
+    order) keeps the points logged after the restart, those logged before it at that step
+    or later are replaced; a NaN or infinite loss (a diverged run) is left out. Each is
+    said in a warning naming the run and the steps.
 
     Parameters
     ----------
@@ -71,14 +74,16 @@ def read_mlflow(
         For an unknown experiment (listing those there are), an experiment without runs,
         a `metric` no run logged or a mapped name a run lacks (listing its metrics, params
         and tags), a constant or mapping of ``S``, ``L`` or ``run``, two different losses
-        at one step (a metric logged without ``step=``), and every problem of the table.
+        at one step logged one after the other (a metric logged without ``step=``), a run
+        whose every loss is NaN or infinite, and every problem of the table.
     ImportError
         Without the ``mlflow`` package: ``pip install 'powerlaw_lm[mlflow]'``.
 
     Warns
     -----
     ReadWarning
-        Naming the runs left out because they did not log `metric`.
+        Naming the runs left out because they did not log `metric`, a run resumed from a
+        checkpoint (and the steps it went back to), and NaN or infinite losses left out.
 
     Examples
     --------

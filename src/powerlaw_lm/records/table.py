@@ -15,6 +15,7 @@ kept as it is.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from ..exceptions import RunTableError
+from ..exceptions import ReadWarning, RunTableError
 from . import _checks as _v
 from . import _files, _sources
 from . import io as _io
@@ -446,7 +447,9 @@ def read_runs(
     `path` is one file, a glob pattern (``"runs/*.csv"``; ``**`` reaches into
     sub-folders) or a list of files, read in that order (a pattern's matches sorted by
     name). A gzip'ed file is read as it is, whatever its suffix (``runs.csv`` or
-    ``runs.csv.gz``); text is UTF-8, with or without a byte-order mark. Steps ``S`` in a
+    ``runs.csv.gz``); text is UTF-8, with or without a byte-order mark, its lines ending
+    in LF, CRLF or CR alone; a CSV file separated by semicolons or tabs is refused, naming
+    the separator and the pandas call that reads it. Steps ``S`` in a
     file must be whole numbers (a fraction is a sign of shifted columns or of steps in
     thousands). The ``run`` column is read as text, so that ids such as ``"007"`` or
     ``"NA"`` stay as written; floats are read exactly (a file written by
@@ -497,13 +500,20 @@ def read_runs(
         header, repeated or empty header names, text that is not UTF-8, a zip, bzip2, xz or
         zstd file, a bad JSON line (but a torn last one) or JSON nested deeper than
         :data:`~powerlaw_lm.records.io.MAX_JSON_DEPTH`, fractional steps ``S``, a file of
-        several curves without a run column, a constant that is also a column, a bad
-        mapping or a bad table (naming the file, where several are read).
+        several curves without a run column (or a run resumed from a checkpoint, its steps
+        going back, which the message names), a canonical column that only some of the
+        files read together have, a constant that is also a column, a bad mapping or a bad
+        table (naming the file, where several are read).
 
     Warns
     -----
     ReadWarning
-        For a torn last line of a JSONL file, naming the file and the byte where it starts.
+        For a torn last line of a JSONL file, naming the file and the byte where it starts;
+        for rows that repeat an earlier row exactly in a file without steps ``S`` (each is
+        kept, and a fit would count the point twice), naming the rows; and for numbers in
+        the wrong units: tokens ``D`` no more than the step ``S`` (steps mapped onto
+        ``D``?), ``D`` under a million tokens in every row (steps, or billions of tokens?)
+        or ``N`` under a thousand parameters in every row (millions or billions?).
 
     Examples
     --------
@@ -530,6 +540,9 @@ def read_runs(
     paths, _ = _sources.expand(path, "read_runs")
     labels = _sources.labels(paths)
     parts = [(label, _read_file(p, mapping, constants)) for p, label in zip(paths, labels)]
+    _refuse_uneven_columns(paths, [f for _, f in parts], path)
+    for p, (_, own) in zip(paths, parts):
+        _warn_repeated_rows(own, p)
     frame = _sources.name_runs(parts, several=len(parts) > 1)
     try:
         table = RunTable(frame, required=required)
@@ -539,7 +552,51 @@ def read_runs(
         raise
     where = str(paths[0]) if len(paths) == 1 else "the files of " + _describe(path)
     _v.check_whole_steps(table._frame, f"read_runs: {where!r}")
+    _check_units(table, f"read_runs: {where!r}")
     return table
+
+
+# Below these, a whole table of runs is in other units: no language model in a scaling
+# study has under 1,000 parameters (Kaplan et al. 2020, Fig. 1, start near 1e3), and none
+# trains on under a million tokens (two steps of a 0.5M-token batch).
+_FEWEST_PARAMETERS, _FEWEST_TOKENS = 1e3, 1e6
+
+
+def _check_units(table: RunTable, where: str) -> None:
+    """Warn of tokens D no more than the steps S, and of N or D in other units.
+
+    Warnings, not errors: a table :meth:`RunTable.write` wrote reads back whatever it holds.
+    """
+    frame, derived = table._frame, table.derived
+    hints = []
+    if "D" in frame.columns and "D" not in derived and "S" in frame.columns:
+        D, S = frame["D"].to_numpy(), frame["S"].to_numpy()
+        bad = np.flatnonzero((S > 0) & (D <= S))
+        if bad.size:
+            hints.append(
+                f"column 'D': {_v.count(bad.size, 'row')} no more than the step S, at most "
+                "one token per optimizer step: "
+                + _v.show_rows(bad, frame["run"], lambda i: f"S = {S[i]:g}, D = {D[i]:g}")
+                + ". D counts tokens: is this column steps? Map the tokens column onto D, or "
+                "drop D and give B (tokens per step) to derive D = SB."
+            )
+    if "D" in frame.columns and "D" not in derived and not hints:
+        top = float(frame["D"].max())
+        if top < _FEWEST_TOKENS:
+            hints.append(
+                f"column 'D' is at most {top:g}: D counts tokens, and no run of a scaling "
+                "study trains on under a million. Is it steps (map it onto S, and give B), "
+                "or tokens in millions or billions (scale it to tokens)?"
+            )
+    if "N" in frame.columns and "N" not in derived:
+        top = float(frame["N"].max())
+        if top < _FEWEST_PARAMETERS:
+            hints.append(
+                f"column 'N' is at most {top:g}: N counts parameters (a 125M model is "
+                "1.25e8). Is it in millions or billions? Scale it to parameters."
+            )
+    for hint in hints:
+        warnings.warn(f"{where}: {hint}", ReadWarning, stacklevel=_io._caller_level())
 
 
 def _describe(path: Any) -> str:
@@ -573,6 +630,65 @@ def _read_file(path: Path, mapping: dict[str, str], constants: dict[str, Any]) -
     return frame
 
 
+def _refuse_uneven_columns(paths: list[Path], frames: list[pd.DataFrame], source: Any) -> None:
+    """Refuse a canonical column that some of the files read together lack.
+
+    Put together, the files without it would hold NaN there, and the table would blame
+    rows instead of the file that lacks the column.
+    """
+    if len(frames) < 2:
+        return
+    for name in NUMERIC:
+        having = [str(p) for p, f in zip(paths, frames) if name in f.columns]
+        if not having or len(having) == len(frames):
+            continue
+        lacking = [str(p) for p, f in zip(paths, frames) if name not in f.columns]
+        raise RunTableError(
+            f"read_runs: the files of {_describe(source)} do not all have column {name!r}: "
+            f"{quote_list(having, 3)} {'has' if len(having) == 1 else 'have'} it, "
+            f"{quote_list(lacking, 3)} {'does' if len(lacking) == 1 else 'do'} not, so "
+            f"{'its' if len(lacking) == 1 else 'their'} rows would have no {name}. Add the "
+            f"column to {'that file' if len(lacking) == 1 else 'those files'}, or read the "
+            f"files apart and give {name} as a constant to each call (read_runs(path, "
+            f"{name}=...)), then put the tables together with pandas and RunTable."
+        )
+
+
+def _warn_repeated_rows(frame: pd.DataFrame, path: Path) -> None:
+    """Warn of rows that repeat an earlier row of the file exactly, in a file without ``S``.
+
+    With steps, a repeated row is a step logged twice, and :class:`RunTable` drops it (and
+    says so in ``derived``); without steps each such row is a point of its own, counted
+    twice in a fit. It is kept, as written: copies and two seeds that agreed to the last
+    digit look the same.
+    """
+    if "S" in frame.columns or len(frame) < 2 or not len(frame.columns):
+        return
+    try:
+        groups = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup()
+    except (TypeError, ValueError):  # lists among the cells: unhashable; the table says
+        return
+    ids = groups.to_numpy()
+    _, first = np.unique(ids, return_index=True)
+    earlier = first[ids]
+    rows = np.flatnonzero(earlier != np.arange(ids.size))
+    if not rows.size:
+        return
+    shown = ", ".join(f"row {int(r)} (= row {int(earlier[r])})" for r in rows[: _v.SHOWN])
+    more = rows.size - _v.SHOWN
+    shown += f" and {more} more" if more > 0 else ""
+    warnings.warn(
+        f"read_runs: {str(path)!r} has no step column S, and {_v.count(rows.size, 'row')} "
+        f"an exact copy of an earlier row (every column): {shown}, rows numbered from 0 "
+        "(the first row of data is row 0). Each is read as a point of its own, so a fit "
+        "counts it twice. If they are copies, drop them (pandas: df.drop_duplicates()) "
+        "and build the table with RunTable.from_frame; if they are runs of their own "
+        "(seeds), add a column that tells them apart.",
+        ReadWarning,
+        stacklevel=_io._caller_level(),
+    )
+
+
 def _refuse_several_curves(frame: pd.DataFrame, name: str) -> None:
     try:
         repeated = frame["S"].duplicated(keep=False)
@@ -583,11 +699,22 @@ def _refuse_several_curves(frame: pd.DataFrame, name: str) -> None:
     rows = np.flatnonzero(repeated.to_numpy())
     step = frame["S"].iloc[rows[0]]
     same = rows[(frame["S"].iloc[rows] == step).to_numpy()]
+    steps = pd.to_numeric(frame["S"], errors="coerce").to_numpy(dtype=np.float64)
+    back = np.flatnonzero(steps[1:] < steps[:-1]) + 1
+    resumed = ""
+    if back.size:
+        k = int(back[0])
+        resumed = (
+            f" Or it is one run resumed from a checkpoint (S goes back from {steps[k - 1]:g} "
+            f"to {steps[k]:g} on row {k}): then keep the rows logged after the restart "
+            "(pandas: df.drop_duplicates('your_step_column', keep='last'), then "
+            "RunTable.from_frame), or give the restarted run its own run id."
+        )
     raise RunTableError(
         f"read_runs: {name} has no run column, so it is read as one learning curve, but "
-        f"step S = {step!r} is on rows {same[:5].tolist()} with different values: the file "
-        "holds several runs. Map the column that tells them apart (run='your_column'), or "
-        "write one file per run."
+        f"step S = {float(step):g} is on rows {same[:5].tolist()} with "
+        "different values: the file holds several runs. Map the column that tells them apart "
+        f"(run='your_column'), or write one file per run.{resumed}"
     )
 
 

@@ -43,7 +43,12 @@ def read_tensorboard(
     ``S``, its value ``L`` (TensorBoard stores float32). Every logged point is read, none
     sampled. Other scalar tags are columns where mapped, each row holding the tag's latest
     value at or before the row's step (NaN before its first); tags not mapped are left out.
-    Runs without `loss_tag` (an ``eval`` folder, say) are left out with a warning.
+    Runs without `loss_tag` (an ``eval`` folder, say) are left out with a warning. A run
+    resumed from a checkpoint (its step goes back in logging order, as when training
+    restarts from step 2000 after logging up to 2300) keeps the points logged after the
+    restart, those logged before it at that step or later are replaced (what
+    ``SummaryWriter(purge_step=...)`` asks for); a NaN or infinite loss (a diverged run) is
+    left out. Each is said in a warning naming the run and the steps.
 
     Parameters
     ----------
@@ -72,14 +77,16 @@ def read_tensorboard(
         For a missing log directory (also a ``FileNotFoundError``), one without event
         files, a `loss_tag` no run holds or a mapped tag a run lacks (listing the tags
         found), a constant or mapping of ``S``, ``L`` or ``run``, two different losses at
-        one step, and every problem of the table.
+        one step logged one after the other, a run whose every loss is NaN or infinite, and
+        every problem of the table.
     ImportError
         Without the ``tensorboard`` package: ``pip install 'powerlaw_lm[tensorboard]'``.
 
     Warns
     -----
     ReadWarning
-        Naming the runs left out because they lack `loss_tag`.
+        Naming the runs left out because they lack `loss_tag`, a run resumed from a
+        checkpoint (and the steps it went back to), and NaN or infinite losses left out.
 
     Examples
     --------

@@ -45,9 +45,13 @@ def read_wandb_export(
     Each row where `loss_key` holds a value is a row of the table: ``_step`` is ``S``,
     the value ``L``. A mapped key gives each row its latest value at or before the row's
     step (keys logged at other steps, such as an eval loss, line up this way); other keys
-    are left out. Run ids, as in :func:`~powerlaw_lm.records.read_runs`: a history is one
-    run, named after its file (``runs/small.csv`` is ``"small"``), after its key in a
-    mapping of frames, or ``"0"`` for a single frame; ``run="column"`` takes them from a
+    are left out. An empty or NaN cell of `loss_key` is a step where it was not logged (a
+    frame cannot tell them apart); an infinite loss is left out with a warning, and so are
+    the points a restart replaced, where the history's steps go back (histories joined
+    after a resume): the later points are kept. Run ids, as in
+    :func:`~powerlaw_lm.records.read_runs`: a history is one run, named after its file
+    (``runs/small.csv`` is ``"small"``), after its key in a mapping of frames, or ``"0"``
+    for a single frame; ``run="column"`` takes them from a
     column instead (a frame of several runs), and ids that more than one file gives are
     prefixed with the file's name.
 
@@ -82,6 +86,12 @@ def read_wandb_export(
         of the table.
     ImportError
         For parquet without pyarrow.
+
+    Warns
+    -----
+    ReadWarning
+        For a history whose steps go back (naming the run and the steps), and for
+        infinite losses left out.
 
     Examples
     --------
@@ -156,6 +166,7 @@ def _curves(frame: pd.DataFrame, label: str, keys: _Keys, run_column: str | None
     """The rows of one history (of several runs where `run_column` is given)."""
     loss_key, mapping = keys.loss, keys.mapping
     available = [str(c) for c in frame.columns]
+    _refuse_other_exports(frame, label, loss_key, run_column)
     if STEP not in frame.columns:
         raise RunTableError(
             f"{_WHO}: the history {label!r} has no column {STEP!r} (columns: "
@@ -178,6 +189,32 @@ def _curves(frame: pd.DataFrame, label: str, keys: _Keys, run_column: str | None
         )
     out = [_one_run(rows, str(run), keys) for run, rows in frame.groupby(runs, sort=False)]
     return pd.concat(out, ignore_index=True)
+
+
+def _refuse_other_exports(
+    frame: pd.DataFrame, label: str, loss_key: str, run_column: str | None
+) -> None:
+    """Refuse, by name, the two other CSV files the W&B app exports: a chart, a runs table."""
+    names = [str(c) for c in frame.columns]
+    chart = [c for c in names if c.endswith(f" - {loss_key}")]
+    if STEP not in names and "Step" in names and (chart or any("__M" in c for c in names)):
+        runs = [c[: -len(f" - {loss_key}")] for c in chart]
+        raise RunTableError(
+            f"{_WHO}: the history {label!r} is a chart's CSV export from the W&B app (a "
+            f"'Step' column, then '<run> - <key>' columns with __MIN and __MAX; runs here: "
+            f"{quote_list(runs, 5) or 'none with ' + repr(loss_key)}), not a run's history: "
+            "the app may sample a chart's points, and the columns mix runs. Export each "
+            "run's full history, pd.DataFrame(wandb.Api().run('<entity>/<project>/<id>')"
+            ".scan_history()), and pass those frames as a mapping {run name: frame}."
+        )
+    if run_column is None and {"Name", "State"} <= set(names) and len(frame) > 1:
+        raise RunTableError(
+            f"{_WHO}: the history {label!r} is the runs table exported from the W&B app "
+            "(one row per run: 'Name', 'State', ... with each run's last values), not a "
+            "run's history: read as one, its runs would be joined into one curve. For the "
+            f"last point of each run, read it with read_runs(path, run='Name', "
+            f"L={loss_key!r}, ...); for learning curves, export each run's history."
+        )
 
 
 def _one_run(frame: pd.DataFrame, run: str, keys: _Keys) -> pd.DataFrame:
