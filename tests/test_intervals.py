@@ -291,6 +291,22 @@ def test_extrapolation_is_estimated_only_past_the_fitted_range():
     np.testing.assert_allclose(np.log(past.upper / past.value), half, rtol=1e-9)
 
 
+def test_a_step_whose_refit_does_not_determine_the_held_out_size_is_not_measured():
+    # Four sizes of E + A/N^alpha: the 4th predicted from three sizes is a measured step;
+    # the 3rd from two is not (two sizes leave the three parameters of the size term one
+    # flat direction, along which the refit's prediction of a third size is arbitrary).
+    df = ladder(2, 0.0)
+    df = df[df["N"] <= LADDER_SIZES[3]]
+    res = fit(df, "power_law")
+    two = fit(df[df["N"] <= LADDER_SIZES[1]], "power_law").problem
+    third = {"N": np.array([LADDER_SIZES[1], LADDER_SIZES[2]])}
+    _, g = res.law.log_predict_grad(third, res.theta)
+    mask, names = two.undetermined(res.theta, g)
+    assert mask.tolist() == [False, True] and names
+    ext = estimate_extrapolation(res.problem, res.theta)
+    assert ext.n_steps == 1 and len(ext.distances) == 3  # the 4th size's three runs
+
+
 def test_the_rate_is_the_rolling_origin_error_beyond_the_scatter_per_log_distance():
     # By hand: hold out each of the three largest sizes in turn, refit on the sizes below
     # with fit(), and charge what the refit's scatter does not explain to the distance.

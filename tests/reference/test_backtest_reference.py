@@ -187,9 +187,11 @@ def test_each_fit_measures_its_own_extrapolation_error(
     Measured (the three largest training sizes held out in turn): the tuned (Mis)Fitting
     finals extrapolate as well as their runs scatter (rate 0: no widening); its learning
     curves at every learning rate do not (rate 0.0028 per unit of log N: one 296M run's
-    curve is 18% off the refit), nor do the calibration finals (rate 0.0016; 3-8% errors
-    when 442k is predicted from three smaller sizes). Bound: the rates' signs, and the
-    held-out 1B and 2.7M runs lying 0.81-0.82 in log N past their fits.
+    curve is 18% off the refit), nor do the calibration finals (3-8% errors when 442k is
+    predicted from three smaller sizes). The calibration finals' third step, 147k from
+    13.8k and 55k, is not measured: two sizes do not determine Chinchilla's size term, so
+    that refit's prediction of a third size is arbitrary. Bound: the number of steps, the
+    rates' signs, and the held-out 1B and 2.7M runs lying 0.81-0.82 in log N past their fits.
     """
     ext = {
         name: bt.fit.scatter.extrapolation
@@ -197,7 +199,8 @@ def test_each_fit_measures_its_own_extrapolation_error(
             "finals": misfitting_finals, "curves": misfitting_curves, "calibration": calibration
         }.items()
     }  # fmt: skip
-    assert all(e is not None and e.variable == "N" and e.n_steps == 3 for e in ext.values())
+    assert all(e is not None and e.variable == "N" for e in ext.values())
+    assert [e.n_steps for e in ext.values()] == [3, 3, 2]
     assert ext["finals"].rate == 0.0
     assert ext["curves"].rate > 0 and ext["calibration"].rate > 0
     assert ext["curves"].variables == ("N",)  # not the step S, which varies along a curve

@@ -188,15 +188,6 @@ def _extrapolation_variance(
     return np.asarray(ext.variance(distance), dtype=float)
 
 
-# A point's log prediction is not identified when its gradient keeps more than this share
-# of its norm (in the parameters scaled to a unit-diagonal information) in directions
-# along which the fitted rows do not move at all: no finite interval can be claimed there.
-_FLAT_SHARE = 1e-6
-# Eigenvalues of the scaled information below this fraction of the largest are flat, as
-# in the covariance itself (:func:`~powerlaw_lm.fitting.covariance.wald_covariance`).
-_FLAT_EIGEN = 1e-10
-
-
 def unidentified(result: FitResult, g: FloatArray) -> NDArray[np.bool_]:
     r"""Which predictions, of log-gradients `g` (shape (n, p)), the data do not determine.
 
@@ -249,33 +240,10 @@ def unidentified(result: FitResult, g: FloatArray) -> NDArray[np.bool_]:
             f"parameter of {result.law.name!r}; got {np.shape(g)}."
         )
     problem = result.problem
-    out = np.zeros(g.shape[0], dtype=bool)
-    if problem is None or not problem.has_data or not result.law.variables:
-        return out
-    assert problem.X is not None and problem.weights is not None
-    par = problem.parametrisation()
-    n = result.law.n_params
-    if par.ties:  # d theta / d z, as the covariance maps its free parameters
-        jmap = par.grad_z(par.reduce(result.theta)[0], np.eye(n))
-    else:
-        jmap = np.eye(n)[:, list(par.free)]
-    with np.errstate(all="ignore"):
-        J = problem.law.log_predict_grad(problem.X, result.theta)[1] @ jmap
-        J = J * np.sqrt(problem.weights)[:, None]
-    if J.shape[1] == 0 or not np.all(np.isfinite(J)):
-        return out
-    d = np.sqrt(np.clip(np.einsum("np,np->p", J, J), 1e-300, None))
-    evals, evecs = np.linalg.eigh((J / d).T @ (J / d))
-    null = evecs[:, evals < _FLAT_EIGEN * max(float(evals[-1]), 1e-300)]
-    if null.shape[1] == 0:
-        return out
-    gs = np.nan_to_num((g @ jmap) / d)
-    out = np.linalg.norm(gs @ null, axis=1) > _FLAT_SHARE * np.linalg.norm(gs, axis=1)
+    if problem is None:
+        return np.zeros(g.shape[0], dtype=bool)
+    out, names = problem.undetermined(result.theta, g)
     if out.any():
-        names = [
-            result.law.param_names[i]
-            for i in sorted({int(i) for i in np.flatnonzero(np.abs(jmap @ null).max(axis=1) > 0.1)})
-        ]
         warnings.warn(
             f"{result.key or result.law.name}: the fitted data do not determine the "
             f"prediction at {int(out.sum())} of {out.size} points: it moves along "

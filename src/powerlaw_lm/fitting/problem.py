@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 LossName = Literal["huber", "squared", "asymmetric"]
 Ranges = Mapping[str, tuple[float, float]]
 
@@ -218,6 +219,49 @@ class FitProblem:
             return None, None
         return jmap @ wald.matrix @ jmap.T, wald
 
+    def undetermined(self, theta: FloatArray, g: FloatArray) -> tuple[BoolArray, list[str]]:
+        r"""Which log predictions, of gradients `g` (n, p), the rows leave undetermined.
+
+        In a direction of the parameters along which no fitted row moves (two sizes
+        cannot pin the three parameters of a size term :math:`E + (N_c/N)^{\alpha_N}`),
+        the covariance reports no variance, yet a prediction elsewhere may move along it
+        by any amount at no cost to the fit. A prediction is undetermined when its
+        gradient keeps more than ``1e-6`` of its norm in such directions (of the
+        parameters scaled to a unit-diagonal information; flat below ``1e-10`` of its
+        largest eigenvalue, as the covariance's own rank).
+
+        Returns
+        -------
+        mask : ndarray of bool of shape (n,)
+            The undetermined predictions (all False without data).
+        names : list of str
+            The parameters the flat directions move (empty when none is flat).
+        """
+        out = np.zeros(np.shape(g)[0], dtype=bool)
+        if not self.has_data or not self.law.variables:
+            return out, []
+        assert self.X is not None and self.weights is not None
+        par = self.parametrisation()
+        n = self.law.n_params
+        if par.ties:  # d theta / d z, as the covariance maps its free parameters
+            jmap = par.grad_z(par.reduce(theta)[0], np.eye(n))
+        else:
+            jmap = np.eye(n)[:, list(par.free)]
+        with np.errstate(all="ignore"):
+            J = self.law.log_predict_grad(self.X, theta)[1] @ jmap
+            J = J * np.sqrt(self.weights)[:, None]
+        if J.shape[1] == 0 or not np.all(np.isfinite(J)):
+            return out, []
+        d = np.sqrt(np.clip(np.einsum("np,np->p", J, J), 1e-300, None))
+        evals, evecs = np.linalg.eigh((J / d).T @ (J / d))
+        null = evecs[:, evals < _FLAT_EIGEN * max(float(evals[-1]), 1e-300)]
+        if null.shape[1] == 0:
+            return out, []
+        gs = np.nan_to_num((np.asarray(g, dtype=float) @ jmap) / d)
+        out = np.linalg.norm(gs @ null, axis=1) > _FLAT_SHARE * np.linalg.norm(gs, axis=1)
+        moved = np.abs(jmap @ null).max(axis=1) > 0.1
+        return out, [self.law.param_names[i] for i in np.flatnonzero(moved)]
+
     def weak_names(self, wald: WaldCovariance | None) -> list[str]:
         """Names of the free parameters in directions `wald` found unidentified."""
         if wald is None:
@@ -225,6 +269,14 @@ class FitProblem:
         names = [self.law.param_names[i] for i in self.free or ()]
         return sorted({names[j] for j in wald.weak})
 
+
+# A point's log prediction is undetermined when its gradient keeps more than this share
+# of its norm (in the parameters scaled to a unit-diagonal information) in directions
+# along which the fitted rows do not move at all: no finite interval can be claimed there.
+_FLAT_SHARE = 1e-6
+# Eigenvalues of the scaled information below this fraction of the largest are flat, as
+# in the covariance itself (:func:`~powerlaw_lm.fitting.covariance.wald_covariance`).
+_FLAT_EIGEN = 1e-10
 
 _NO_DATA = (
     "this needs the fitted data, which a published fit or a result read from JSON does not "
