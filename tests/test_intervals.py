@@ -193,6 +193,19 @@ def test_forcing_independent_points_on_learning_curves_warns():
     assert res.cov_method == "points" and res.scatter.n_runs == 240
 
 
+def test_learning_curves_without_run_ids_warn_that_each_point_counts_as_a_run():
+    # A DataFrame of curves without its run column made each row a run of its own, and the
+    # fit said nothing while its intervals treated 240 correlated points as 240 runs.
+    df = curves(0).drop(columns="run")
+    with pytest.warns(FitWarning, match=r"no run column.*12 setting\(s\).*learning curves"):
+        res = fit(df, "kaplan_ns")
+    assert res.scatter.n_runs == 240
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitWarning)
+        fit(curves(0), "kaplan_ns")  # with run ids: clustered, no warning
+        fit(df, "kaplan_ns", groups=None)  # the caller says the rows are separate runs
+
+
 def test_one_row_per_run_stays_independent_points(finals_fit):
     assert finals_fit.cov_method == "points" and finals_fit.problem.groups is None
     with warnings.catch_warnings():

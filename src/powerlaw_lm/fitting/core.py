@@ -128,8 +128,10 @@ def fit(
     -----
     FitWarning
         Once when the data do not identify parameters (:mod:`.identifiability`); when the
-        rows of one run are treated as independent; when there are no more points than
-        free parameters (no degrees of freedom to measure the errors).
+        rows of one run are treated as independent; when a law of the step ``S`` is fitted
+        to a table without a run column whose sizes have ten or more rows at distinct
+        steps (learning curves whose every point would count as a run); when there are no
+        more points than free parameters (no degrees of freedom to measure the errors).
 
     Examples
     --------
@@ -156,6 +158,7 @@ def fit(
     grid, varpro = _start_grid(problem.law, starts, extra_start)
     result = _optimum(problem, grid, varpro=varpro, seed=seed or 0)
     _warn_about_covariance(result, runs_with_several_rows(table) if groups is None else 0)
+    _warn_if_curves_without_runs(table, result, groups)
     _warn_if_unidentified(result)
     _warn_if_no_dof(result)
     if bootstrap:
@@ -256,6 +259,44 @@ def _warn_about_covariance(result: FitResult, forced: int) -> None:
             "and is too narrow (and prediction intervals of new runs are unbounded). Add "
             "runs, fix parameters with `params=`, or resample whole runs with `bootstrap=`."
         )
+
+
+# A size with this many rows at distinct steps, in a table without a run column, is read
+# as a learning curve: a ladder of final losses rarely has ten runs of one size.
+_CURVE_ROWS = 10
+
+
+def _warn_if_curves_without_runs(table: RunTable, result: FitResult, groups: object) -> None:
+    """Warn when a law of the step is fitted to what look like curves without run ids.
+
+    Without a ``run`` column each row is a run of its own, so the points of one curve
+    count as independent runs: the scatter of runs, the covariance and the prediction
+    intervals then come out too narrow for a new run.
+    """
+    auto = isinstance(groups, str) and groups == "auto"
+    if not auto or not table.runs_from_rows or "S" not in result.law.variables:
+        return
+    frame = table.to_frame()
+    keys = [v for v in ("N", "D") if v in frame.columns and v in result.law.variables]
+    if not keys:
+        return
+    steps = frame.groupby(keys, sort=False)["S"].nunique()
+    curves = steps[steps >= _CURVE_ROWS]
+    if curves.empty:
+        return
+    where = ", ".join(
+        f"{'/'.join(keys)} = {'/'.join(f'{v:g}' for v in np.atleast_1d(key))}"
+        for key in curves.index[:3]
+    ) + (", ..." if len(curves) > 3 else "")
+    _warn(
+        f"{result.law.name}: the data have no run column, so each of its {len(frame)} rows "
+        f"counts as a run of its own, but {len(curves)} setting(s) ({where}) have "
+        f"{int(curves.min())} or more rows at distinct steps S: learning curves? Their points "
+        "are then treated as independent runs, and the covariance, the scatter of runs and "
+        "the prediction intervals come out too narrow for a new run. Give each curve a run "
+        "id (a 'run' column, or read_runs(..., run='your_column')); if the rows really are "
+        "separate runs, say so with groups=None."
+    )
 
 
 def _warn_if_unidentified(result: FitResult) -> None:

@@ -258,6 +258,17 @@ class RunTable:
         return MappingProxyType(self._derived)
 
     @property
+    def runs_from_rows(self) -> bool:
+        """Whether the data had no ``run`` column, so that each row was made a run of its own.
+
+        Examples
+        --------
+        >>> RunTable(pd.DataFrame({"N": [1e7, 1e8], "L": [3.0, 2.8]})).runs_from_rows
+        True
+        """
+        return self._derived.get("run") == _v.RUN_FROM_ROW
+
+    @property
     def columns(self) -> tuple[str, ...]:
         """Column names, canonical columns first."""
         return tuple(self._frame.columns)
