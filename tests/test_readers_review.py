@@ -283,3 +283,36 @@ def test_the_public_chinchilla_points_read_without_a_units_warning() -> None:
         warnings.simplefilter("error")
         table = read_runs(path, N="Model Size", C="Training FLOP", L="loss")
     assert len(table) == 245
+
+
+def test_the_bundled_datasets_file_reads_like_datasets_load():
+    # Its header line made read_runs (and `powerlaw-lm batch`/`fit` on it) fail with
+    # "column 'L' is required", listing the header's keys as columns.
+    from importlib import resources
+
+    from powerlaw_lm import datasets
+
+    path = resources.files("powerlaw_lm") / "data" / "calibration.jsonl.gz"
+    with resources.as_file(path) as file:
+        table = read_runs(file)
+    expected = datasets.load("calibration")
+    assert table.n_runs == expected.n_runs == datasets.info("calibration")["n_runs"]
+    pd.testing.assert_frame_equal(table.to_frame(), expected.to_frame())
+
+
+def test_a_sweep_folder_of_the_trainer_reads_as_its_runs_file(tmp_path):
+    # `powerlaw-lm train ladder.yaml --out ladder` writes ladder/runs.jsonl; read_runs of the
+    # folder refused it as "a folder, not a file".
+    from powerlaw_lm.records import CurvePoint, Run, RunConfig
+    from powerlaw_lm.trainer.store import RunStore
+
+    store = RunStore(tmp_path / "runs.jsonl")
+    for i in range(3):
+        curve = [CurvePoint(S=s, L=4.0 / s**0.1, N=1e5 * 2**i) for s in (10, 100)]
+        store.append(Run(config=RunConfig(name=f"r{i}", batch_size=256), curve=curve))
+    table = read_runs(tmp_path)
+    assert table.n_runs == 3 and len(table) == 6
+    pd.testing.assert_frame_equal(table.to_frame(), read_runs(tmp_path / "runs.jsonl").to_frame())
+    (tmp_path / "other").mkdir()
+    with pytest.raises(RunTableError, match="is a folder, not a file"):
+        read_runs(tmp_path / "other")

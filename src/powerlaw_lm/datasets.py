@@ -23,6 +23,7 @@ from typing import Any
 from ._checks import ArgumentError, constraint_message
 from .exceptions import DatasetError
 from .records import Run, RunTable
+from .records.table import DATASET_HEADER
 
 __all__ = [
     "HEADER_KEY",
@@ -34,7 +35,7 @@ __all__ = [
     "synthetic_sweep",
 ]
 
-HEADER_KEY = "powerlaw_lm_dataset"
+HEADER_KEY = DATASET_HEADER
 """Key that marks the first line of a bundled dataset file as its header."""
 
 _SUFFIX = ".jsonl.gz"

@@ -487,7 +487,10 @@ def read_runs(
     Parameters
     ----------
     path : str, os.PathLike or list of them
-        A ``.csv``, ``.jsonl`` or ``.parquet`` file, a glob pattern, or a list of files.
+        A ``.csv``, ``.jsonl`` or ``.parquet`` file, a glob pattern, or a list of files. A
+        JSONL file of :class:`Run` records (``config``, ``curve``, ``meta``) is read run by
+        run: the ``runs.jsonl`` of a ``powerlaw-lm train`` folder (the folder itself may be
+        given) or a bundled dataset's file (its header line passed over).
     required : sequence of str, default=("L",)
         Columns that must be present or derivable.
     **columns : str, number or bool
@@ -567,6 +570,11 @@ def read_runs(
     return table
 
 
+# The file of runs in a folder written by `powerlaw-lm train` (trainer.store.RunStore), and
+# the key of the header line of a bundled dataset (datasets.py), both Run records.
+SWEEP_RUNS = "runs.jsonl"
+DATASET_HEADER = "powerlaw_lm_dataset"
+
 # Below these, a whole table of runs is in other units: no language model in a scaling
 # study has under 1,000 parameters (Kaplan et al. 2020, Fig. 1, start near 1e3), and none
 # trains on under a million tokens (two steps of a 0.5M-token batch).
@@ -615,13 +623,21 @@ def _describe(path: Any) -> str:
 
 
 def _read_file(path: Path, mapping: dict[str, str], constants: dict[str, Any]) -> pd.DataFrame:
-    """The rows of one file, its columns mapped onto canonical names and constants added."""
+    """The rows of one file, its columns mapped onto canonical names and constants added.
+
+    A folder of ``powerlaw-lm train`` (it holds ``runs.jsonl``) is read as that file; the
+    header line of a bundled dataset (:mod:`powerlaw_lm.datasets`) is passed over.
+    """
     if path.is_dir():
-        raise _files.folder_error(path, "read_runs")
+        if not (path / SWEEP_RUNS).is_file():
+            raise _files.folder_error(path, "read_runs")
+        path = path / SWEEP_RUNS
     fmt = _io.format_of(path, "read_runs", gzip=True)
     name = repr(str(path))
     if fmt == "jsonl":
         rows = _io.read_jsonl(path)
+        if rows and DATASET_HEADER in rows[0]:
+            rows = rows[1:]
         _refuse_empty(len(rows), path)
         if {"config", "curve"} <= set(rows[0]) <= {"config", "curve", "meta"}:
             frame = runs_frame(_runs_from_rows(rows, path), f"read_runs: {name}")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..datasets import HEADER_KEY
+from ..records.table import SWEEP_RUNS
 from .spec import SweepSpec
 from .sweep import RunStore
 
@@ -153,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec = SweepSpec.model_validate_json((folder / "spec.json").read_text())
     name = args.name or spec.name
     out = Path(args.out) if args.out else Path(__file__).parents[1] / "data" / f"{name}.jsonl.gz"
-    header = pack(folder / "runs.jsonl", out, spec=spec, name=name)
+    header = pack(folder / SWEEP_RUNS, out, spec=spec, name=name)
     print(
         f"packed {header['n_runs']} of {header['n_members']} runs of {name!r} "
         f"({out.stat().st_size / 1e6:.2f} MB) into {out}"

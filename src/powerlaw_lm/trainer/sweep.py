@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..exceptions import SweepError
+from ..records.table import SWEEP_RUNS
 from .config import TrainConfig
 from .spec import SweepSpec, load_spec
 from .store import RunStore, pin_spec
@@ -266,7 +267,7 @@ def run_sweep(
 
         resolve_device(device)  # a GPU that is not there is refused before anything is written
     pin_spec(out, spec)
-    store = RunStore(Path(out) / "runs.jsonl")
+    store = RunStore(Path(out) / SWEEP_RUNS)
     done = _check_against_store(store, members)
     todo = [m for m in members if m.name not in done]
     tally = _Tally(on_run, stream=name == "local" and jobs == 1)

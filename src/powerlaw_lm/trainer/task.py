@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..records.table import SWEEP_RUNS
 from .config import TrainConfig
 from .store import RunStore, claim, record_failure
 
@@ -182,7 +183,7 @@ def train_member(
     (Outcome(name='tiny', status='trained', error=''), 'skipped')
     """
     rank = int(os.environ.get("RANK", "0"))
-    store = RunStore(Path(out) / "runs.jsonl")
+    store = RunStore(Path(out) / SWEEP_RUNS)
     with claim(out, member.name) if rank == 0 else nullcontext() as held:
         status: str | None = None
         if rank == 0:
