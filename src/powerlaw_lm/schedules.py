@@ -128,7 +128,8 @@ class Schedule:
     warmup : int, optional
         The step at which the warmup ends (the learning rate reaches its first peak).
         Annealing (Tissue et al.'s :math:`S_2`, Luo et al.'s loss drop) is counted after it;
-        default: where the learning rate first stops rising.
+        default: the first step at which the rate reaches the top of its initial rise (a
+        rate held for a few steps within the warmup does not end it).
 
     Examples
     --------
@@ -153,8 +154,11 @@ class Schedule:
         v = v.copy()
         v.flags.writeable = False
         object.__setattr__(self, "values", v)
-        rise = np.flatnonzero(np.diff(v) <= 0)
-        w = int(rise[0]) if rise.size else v.size - 1
+        # The warmup ends where the initial non-decreasing stretch first reaches its top: a
+        # warmup that holds a rate for a few steps (an lr updated every k steps) is one warmup.
+        fall = np.flatnonzero(np.diff(v) < 0)
+        top = v[: int(fall[0]) + 1].max() if fall.size else v.max()
+        w = int(np.argmax(v >= top))
         if self.warmup is not None:
             w = check_int(self.warmup, "warmup", who, minimum=0)
             if w > v.size - 1:
@@ -338,6 +342,12 @@ class Schedule:
         steps blur a sudden drop over one interval: pass the exact schedule where you know
         it.
 
+        Raises
+        ------
+        ValueError
+            Naming the steps: a step logged twice (a resumed run), a step that is not a
+            whole number >= 0, or a learning rate that is negative or not finite.
+
         Examples
         --------
         >>> s = Schedule.from_logged([100, 200, 300], [1e-3, 1e-3, 5e-4])
@@ -345,6 +355,16 @@ class Schedule:
         (0.0005, 0.00075, 100)
         """
         s = np.asarray(steps, dtype=float).reshape(-1)
+        raw = np.asarray(lr, dtype=float).reshape(-1)
+        if raw.shape == s.shape and not np.all(np.isfinite(raw) & (raw >= 0)):
+            wrong = ~(np.isfinite(raw) & (raw >= 0))
+            raise ArgumentError(
+                constraint_message(
+                    "lr", "Schedule.from_logged", "non-negative and finite", lr,
+                    f"It is not at steps {_some(s[wrong])}: drop those rows, or pass the "
+                    "exact schedule (Schedule.cosine(...), Schedule.from_values(...)).",
+                )
+            )  # fmt: skip
         y = check_positive(lr, "lr", "Schedule.from_logged", zero=True).reshape(-1)
         if s.shape != y.shape or s.size == 0:
             raise ArgumentError(
@@ -354,16 +374,35 @@ class Schedule:
             )
         order = np.argsort(s, kind="stable")
         s, y = s[order], y[order]
-        if s[0] < 0 or np.any(np.diff(s) <= 0) or np.any(s != np.round(s)):
+        bad = ~np.isfinite(s) | (s < 0) | (s != np.round(s))
+        if np.any(bad):
             raise ArgumentError(
                 constraint_message(
-                    "steps", "Schedule.from_logged", "distinct whole steps >= 0", steps
+                    "steps", "Schedule.from_logged", "whole steps >= 0", steps,
+                    f"Steps {_some(s[bad])} are not: log the optimizer step of each row.",
                 )
-            )
+            )  # fmt: skip
+        repeated = np.unique(s[1:][np.diff(s) == 0])
+        if repeated.size:
+            raise ArgumentError(
+                constraint_message(
+                    "steps", "Schedule.from_logged", "distinct steps (one lr per step)", steps,
+                    f"Steps {_some(repeated)} are logged more than once (a run resumed from "
+                    "a checkpoint?): keep the rows logged after the restart, or pass the "
+                    "exact schedule (Schedule.cosine(...), Schedule.from_values(...)).",
+                )
+            )  # fmt: skip
         grid = np.arange(int(s[-1]) + 1, dtype=float)
         knots_s = s if s[0] == 0 else np.concatenate([[0.0], s])
         knots_y = y if s[0] == 0 else np.concatenate([[0.0], y])
         return cls(np.interp(grid, knots_s, knots_y), name=name, warmup=warmup)
+
+
+def _some(values: ArrayLike, limit: int = 5) -> str:
+    """The first few of `values` as whole numbers, for an error message."""
+    v = np.asarray(values, dtype=float).reshape(-1)
+    shown = ", ".join(f"{x:g}" for x in v[:limit])
+    return shown + (f", ... ({v.size} in all)" if v.size > limit else "")
 
 
 def _final(final: float, peak: float, who: str, *, zero: bool = True) -> float:
@@ -695,8 +734,11 @@ def add_schedule_features(
         Loss curves: ``S`` (the step of each row), ``run`` (which curve; without it, every
         row belongs to one run) and, without `schedules`, ``lr`` (each row's learning rate).
     schedules : Schedule or mapping of run to Schedule or per-step values, optional
-        Each run's schedule (one Schedule for every run). Default: rebuilt per run from its
-        ``lr`` column (:meth:`Schedule.from_logged`).
+        Each run's schedule (one Schedule for every run; keys match runs as text, so
+        ``{7: ...}`` is run ``"7"``). Default: rebuilt per run from its ``lr`` column
+        (:meth:`Schedule.from_logged`); rows whose ``lr`` is missing (NaN: a learning rate
+        logged every few steps beside a loss logged every step) are interpolated between
+        the logged ones, and keep their NaN in ``lr``.
     decay : float, default=0.999
         Tissue et al.'s momentum, as in :func:`curve_features`.
     warmup_in_loss_drop : bool, default=False
@@ -712,8 +754,9 @@ def add_schedule_features(
     Raises
     ------
     RunTableError
-        Naming the runs: a run without a schedule or ``lr``, or rows beyond the end of
-        their schedule or before its first update.
+        Naming the runs: a run without a schedule or ``lr``, rows beyond the end of their
+        schedule, before its first update or after its last logged ``lr``, or steps logged
+        twice (a resumed run).
 
     Examples
     --------
@@ -772,15 +815,46 @@ def _schedule_of(
     """The schedule of one run: given, or rebuilt from its logged ``lr``."""
     if isinstance(schedules, Schedule):
         return schedules
-    if schedules is not None and run in schedules:
-        given = schedules[run]
+    given = None if schedules is None else _given(schedules, run)
+    if given is not None:
         return given if isinstance(given, Schedule) else Schedule.from_values(given, name=run)
     if "lr" not in frame.columns:
-        known = "" if schedules is None else f" (schedules are given for {sorted(schedules)})"
+        known = "" if schedules is None else f" (schedules are given for {list(schedules)})"
+        alike = [str(c) for c in frame.columns if "lr" in str(c).lower()
+                 or "learning" in str(c).lower()]  # fmt: skip
+        rename = (f" (rename yours: data.rename(columns={{{alike[0]!r}: 'lr'}}))"
+                  if alike else "")  # fmt: skip
         raise ArgumentError(
-            f"no schedule and no 'lr' column{known}: log each row's learning rate as 'lr', "
+            f"no schedule and no 'lr' column{known}: log each row's learning rate as "
+            f"'lr'{rename}, "
             f"or add the columns with add_schedule_features(data, schedules={{{run!r}: "
             "Schedule.cosine(...), ...}) before fitting"
         )
-    steps = frame["S"].to_numpy()[rows]
-    return Schedule.from_logged(steps, frame["lr"].to_numpy()[rows], name=run)
+    steps = np.asarray(frame["S"].to_numpy()[rows], dtype=float)
+    lr = np.asarray(frame["lr"].to_numpy()[rows], dtype=float)
+    # Rows without a learning rate (NaN: lr logged every k steps, the loss every step) lie
+    # between logged ones, where from_logged interpolates; rows past the last one cannot.
+    logged = ~np.isnan(lr)
+    if not logged.any():
+        raise ArgumentError(
+            f"its 'lr' column is empty (NaN in all {rows.size} rows): log the learning rate, "
+            f"or pass its schedule: add_schedule_features(data, schedules={{{run!r}: "
+            "Schedule.cosine(...)}})"
+        )
+    after = steps > steps[logged].max()
+    if after.any():
+        raise ArgumentError(
+            f"'lr' is missing (NaN) at steps {_some(np.sort(steps[after]))}, after the last "
+            f"step with a learning rate ({steps[logged].max():g}), where it cannot be "
+            "interpolated: log it there too, drop those rows, or pass the run's schedule "
+            f"(schedules={{{run!r}: Schedule...}})"
+        )
+    return Schedule.from_logged(steps[logged], lr[logged], name=run)
+
+
+def _given(schedules: Mapping[Any, Schedule | ArrayLike], run: str) -> Any:
+    """The schedule given for `run` (keys matched as text: a run 1 is the key 1 or '1')."""
+    if run in schedules:
+        return schedules[run]
+    matches = [key for key in schedules if str(key) == run]
+    return schedules[matches[0]] if matches else None

@@ -83,9 +83,16 @@ def plot_learning_curves(
     4
     """
     if fit.law.name != "kaplan_ns":
+        hint = (
+            " A schedule-aware law's curve depends on each run's learning rates, not on S: "
+            "draw it with fit.plot(), or plot fit.predict(**curve_features(schedule, steps)) "
+            "against the steps (powerlaw_lm.schedules.curve_features)."
+            if fit.law.name in ("tissue", "multipower", "tissue_n", "multipower_n")
+            else ""
+        )
         raise ValueError(
             "plot_learning_curves: `fit` must be a fit of 'kaplan_ns' (see "
-            f"dynamics.fit_learning_curves); got {fit.law.name!r}."
+            f"dynamics.fit_learning_curves); got {fit.law.name!r}.{hint}"
         )
     runs = _fitted_curves(fit) if data is None else _table_curves(data, bcrit)
     fig, ax = one_axes(ax, "plot_learning_curves")
