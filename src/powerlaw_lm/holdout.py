@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._checks import ArgumentError, check_choice, check_level, constraint_message
 from ._report import Report, fmt, html_block
-from .exceptions import DegenerateDataError
+from .exceptions import DegenerateDataError, RunTableError
 from .fitting.core import fit
 from .laws import ScalingLaw, get_law
 from .records.convert import as_table, run_codes
@@ -301,6 +301,28 @@ def _predict(result: FitResult, table: RunTable) -> tuple[dict[str, FloatArray],
     return X, np.asarray(result.predict(**args), dtype=float)
 
 
+def _require_argument_column(
+    table: RunTable, argument: str, column: str, where: str, purpose: str
+) -> None:
+    """Refuse an argument that names no column, as a mistake in the argument.
+
+    The table's own "column is missing, rename yours" advice is wrong here: the usual
+    cause is a typo in the argument (``by="n"`` for ``by="N"``).
+    """
+    if column in table.columns:
+        return
+    import difflib
+
+    close = [c for c in table.columns if c.lower() == column.lower()]
+    close = close or difflib.get_close_matches(column, table.columns, n=2, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(f'{argument}={c!r}' for c in close)}?" if close else ""
+    raise RunTableError(
+        f"{where}: `{argument}={column!r}` names no column of the table, so it cannot "
+        f"{purpose} (columns: {', '.join(map(repr, table.columns))}).{hint} Pass the name "
+        f"of one of these columns as `{argument}=`, or add the column to the data."
+    )
+
+
 def _numeric_column(table: RunTable, name: str, purpose: str) -> FloatArray:
     table.require(name, purpose=purpose)
     try:
@@ -377,6 +399,7 @@ def leave_largest_out(
     law_obj = get_law(law)
     table = _prepared(data, law_obj)
     where = f"leave_largest_out({law_obj.name!r}, by={by!r})"
+    _require_argument_column(table, "by", by, where, "order the runs by size")
     values = _numeric_column(table, by, "leave_largest_out")
     distinct = np.unique(values)
     _check_n_largest(n_largest, distinct, by, where)
@@ -524,7 +547,7 @@ def _cross_predict(
 def _group_labels(table: RunTable, groups: str | ArrayLike, where: str) -> NDArray[Any]:
     """One label per row: the column `groups`, or the labels given."""
     if isinstance(groups, str):
-        table.require(groups, purpose="kfold's `groups`")
+        _require_argument_column(table, "groups", groups, where, "hold out whole runs")
         return np.asarray(table[groups]).astype(str)
     return np.asarray(_row_values(table, "groups", groups, where)).astype(str)
 

@@ -294,8 +294,11 @@ def _read_json(path: Path) -> dict[str, Any]:
     return payload
 
 
-def _resolve(reference: Reference) -> tuple[FitResult, str, Kind]:
-    """The reference as a fit, with a label for messages and where it came from."""
+def _resolve(reference: Reference, name: str = "reference") -> tuple[FitResult, str, Kind]:
+    """The reference as a fit, with a label for messages and where it came from.
+
+    `name` is what the caller calls the argument, for the messages (``"fit"``).
+    """
     from . import published
 
     if isinstance(reference, FitResult):
@@ -305,13 +308,13 @@ def _resolve(reference: Reference) -> tuple[FitResult, str, Kind]:
         return published.get(reference), reference, "published"
     if not isinstance(reference, (str, os.PathLike)):
         raise BaselineError(
-            "`reference` must be a published key such as 'hoffmann2022:L_ND', a FitResult "
+            f"`{name}` must be a published key such as 'hoffmann2022:L_ND', a FitResult "
             f"or the path of a JSON file; got {type(reference).__name__}."
         )
     path = Path(reference)
     if path.is_dir():
         raise BaselineError(
-            f"`reference` {str(reference)!r} is a folder; give a published key or a JSON file "
+            f"`{name}` {str(reference)!r} is a folder; give a published key or a JSON file "
             "written by FitResult.to_json() or save_baseline()."
         )
     if not path.is_file():
@@ -320,7 +323,7 @@ def _resolve(reference: Reference) -> tuple[FitResult, str, Kind]:
         close = difflib.get_close_matches(str(reference), published.keys(), n=2, cutoff=0.6)
         hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
         raise BaselineError(
-            f"`reference` {str(reference)!r} is neither a published key nor an existing file."
+            f"`{name}` {str(reference)!r} is neither a published key nor an existing file."
             f"{hint} Published keys: {', '.join(published.keys())}; a file must be JSON "
             "written by FitResult.to_json() or save_baseline()."
         )
@@ -336,7 +339,7 @@ def _resolve(reference: Reference) -> tuple[FitResult, str, Kind]:
         ) from None
 
 
-def load_reference(reference: Reference) -> FitResult:
+def load_reference(reference: Reference, *, name: str = "reference") -> FitResult:
     """Return a reference as a :class:`~powerlaw_lm.fitting.results.FitResult`.
 
     Parameters
@@ -345,6 +348,9 @@ def load_reference(reference: Reference) -> FitResult:
         A published key (:func:`powerlaw_lm.published.keys`), a fit, or a JSON file
         written by :meth:`FitResult.to_json <powerlaw_lm.fitting.results.FitResult.to_json>` or
         :func:`save_baseline`.
+    name : str, default="reference"
+        What the caller calls this argument, for the error messages (``"fit"`` when it is
+        the fit to check rather than the reference).
 
     Returns
     -------
@@ -365,7 +371,7 @@ def load_reference(reference: Reference) -> FitResult:
     ...
     powerlaw_lm.exceptions.BaselineError: `reference` 'kaplan2020:LN' is neither a published key nor an existing file. Did you mean 'kaplan2020:L_N' ...
     """  # noqa: E501
-    return _resolve(reference)[0]
+    return _resolve(reference, name)[0]
 
 
 def data_fingerprint(fit: FitResult) -> str | None:

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     """  # noqa: E501
     from ..testing import check_consistent, load_reference
 
-    fit = load_reference(args.fit)
+    fit = load_reference(args.fit, name="fit")
     report = check_consistent(fit, args.against, sigma=args.sigma, params=args.param)
     for line in [*report.lines(), *report.notes]:
         print(line)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .._checks import ArgumentError
 from ..exceptions import DegenerateDataError
 from ..laws import Param, ScalingLaw
 from ..schedules import WARMUP_FEATURES
@@ -468,6 +469,16 @@ def _parametrisation(
     """
     if params is None:
         return {}, None
+    if not isinstance(params, Mapping) or not all(
+        hasattr(v, "vary") and hasattr(v, "expr") for v in params.values()
+    ):
+        got = type(params).__name__
+        raise ArgumentError(
+            f"`params` must be an lmfit.Parameters (names with values, bounds, vary=False to "
+            f"fix one, expr= to tie it), got a {got}: e.g. p = lmfit.Parameters(); "
+            "p.add('E', value=1.69, vary=False); fit(table, law, params=p). The law's "
+            f"parameters are {', '.join(law.param_names)}."
+        )
     unknown = [n for n in params if n not in law.param_names]
     if unknown:
         raise ValueError(

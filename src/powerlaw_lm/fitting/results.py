@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import as_scalar_or_array, check_choice, check_level
-from ..exceptions import ExtrapolationWarning
+from ..exceptions import ExtrapolationWarning, UnknownNameError
 from ..laws import ScalingLaw, get_law
 from . import _json
 from .covariance import wald_interval
@@ -426,6 +426,35 @@ class FitResult:
                     stacklevel=3,
                 )
 
+    def _check_variables(self, X: Mapping[str, Any]) -> None:
+        """Refuse a call that misses a variable of the law, naming what was given instead.
+
+        A misspelled name (``d=`` for ``D``) is named with the variable it was probably
+        meant for; names the law does not use are otherwise left alone (the columns of a
+        table may be passed whole).
+        """
+        import difflib
+
+        law = self.law
+        missing = [v for v in law.variables if v not in X]
+        if not missing:
+            return
+        unknown = [k for k in X if k not in law.variables]
+        hints = []
+        for k in unknown:
+            same = [v for v in missing if v.lower() == k.lower()]
+            guess = same or difflib.get_close_matches(k, missing, n=1, cutoff=0.6)
+            if guess:
+                hints.append(f"{guess[0]}= instead of {k}=")
+        given = ", ".join(X) if X else "nothing"
+        hint = f" Did you mean {', '.join(hints)}? (Names are case-sensitive.)" if hints else ""
+        example = ", ".join(f"{v}=..." for v in law.variables)
+        raise UnknownNameError(
+            f"FitResult.predict: law {law.name!r} needs the variable(s) "
+            f"{', '.join(missing)} (it takes {', '.join(law.variables)}); got {given}.{hint} "
+            f"Call predict({example})."
+        )
+
     def predict(
         self,
         *,
@@ -471,6 +500,7 @@ class FitResult:
         array([[1.937, 1.859],
                [1.891, 1.814]])
         """
+        self._check_variables(X)
         arrays = {k: np.asarray(v, dtype=float) for k, v in X.items()}
         shape = np.broadcast_shapes(*(arrays[v].shape for v in self.law.variables if v in arrays))
         self._check_range(arrays)

@@ -186,6 +186,22 @@ def _fit_rows(result: FitResult) -> list[tuple[str, str]]:
     return rows
 
 
+def _chain_note(result: FitResult) -> str:
+    """Say so when a posterior's chain did not converge (its meta, from ``posterior``).
+
+    The sampler warns once; a result looked at later (or read back from JSON) must say it
+    too, since its intervals come from that chain.
+    """
+    if result.draws_method != "posterior" or result.meta.get("converged") is not False:
+        return ""
+    rhat = [float(r) for r in result.meta.get("rhat") or () if r is not None]
+    worst = f", split R-hat up to {max(rhat):.3f}" if rhat else ""
+    return (
+        f" (chain NOT converged{worst}: intervals not to be trusted; rerun posterior() "
+        "with more steps)"
+    )
+
+
 def _uncertainty_rows(result: FitResult) -> list[tuple[str, str]]:
     """How the uncertainty was found, the scatter of runs, and the identification."""
     rows = []
@@ -196,7 +212,7 @@ def _uncertainty_rows(result: FitResult) -> list[tuple[str, str]]:
         rows.append(("covariance", f"{label} minus parameters{dof})"))
     if result.draws is not None:
         what = "draws" if result.draws_method == "posterior" else "resamples"
-        rows.append((result.draws_method, f"{len(result.draws)} {what}"))
+        rows.append((result.draws_method, f"{len(result.draws)} {what}{_chain_note(result)}"))
     s = result.scatter
     if s is not None:
         spread = f"{math.sqrt(s.new_run):.3g} in log L ({s.n_runs} runs, {s.dof} dof)"
