@@ -134,3 +134,19 @@ def test_plotting_a_schedule_law_with_learning_curves_says_how_to_plot_it() -> N
     res = fit(pd.concat(frames), "tissue")
     with pytest.raises(ValueError, match=r"fit\.plot\(\).*curve_features"):
         plot_learning_curves(res)
+
+
+def test_the_learning_rate_column_maps_onto_lr_like_the_canonical_columns(tmp_path):
+    # The schedule laws read 'lr', but from_frame(lr="learning_rate") was refused as "not a
+    # canonical column", and so was read_runs(path, lr=...).
+    import pandas as pd
+
+    from powerlaw_lm.records import RunTable, read_runs
+
+    df = pd.DataFrame({"run": "a", "step": [100, 200, 300], "loss": [4.0, 3.5, 3.2],
+                       "learning_rate": [1e-3, 1e-3, 5e-4], "N": 1e8})  # fmt: skip
+    table = RunTable.from_frame(df, S="step", L="loss", lr="learning_rate")
+    assert table["lr"].tolist() == [1e-3, 1e-3, 5e-4]
+    df.to_csv(tmp_path / "a.csv", index=False)
+    read = read_runs(tmp_path / "a.csv", S="step", L="loss", lr="learning_rate")
+    assert read["lr"].tolist() == [1e-3, 1e-3, 5e-4]

@@ -20,6 +20,9 @@ from ..exceptions import RunTableError
 
 CANONICAL = ("N", "D", "C", "S", "B", "L", "run")
 NUMERIC = ("N", "D", "C", "S", "B", "L")
+# Columns outside CANONICAL that a law reads by name, and so may be mapped onto: the
+# per-row learning rate of the schedule laws (powerlaw_lm.schedules reads 'lr').
+MAPPABLE_EXTRAS = ("lr",)
 POSITIVE = ("N", "D", "C", "B", "L")
 SHOWN = 5
 # Run ids are stored as pandas' default text dtype: "str" from pandas 3 on (Arrow-backed
@@ -388,7 +391,7 @@ def rename_map(df: Any, columns: Mapping[str, str]) -> dict[str, str]:
     available = list(df.columns) if isinstance(df, pd.DataFrame) else []
     rename: dict[str, str] = {}
     for target, source in columns.items():
-        if target not in CANONICAL and source not in CANONICAL:
+        if target not in CANONICAL + MAPPABLE_EXTRAS and source not in CANONICAL:
             close = [c for c in CANONICAL if c.lower() == target.lower()]
             hint = f" Did you mean {close[0]}={source!r}?" if close else ""
             problems.add(

@@ -129,7 +129,8 @@ class RunTable:
         required : sequence of str, default=("L",)
             Columns that must be present or derivable.
         **columns : str
-            ``canonical="your_column"``, e.g. ``N="params", L="val_loss"``. To keep a
+            ``canonical="your_column"``, e.g. ``N="params", L="val_loss"``; also
+            ``lr="your_column"``, the learning rate the schedule laws read. To keep a
             column that already has a canonical name under another name, map it away:
             ``N="N_no_emb", N_total="N"``.
 
